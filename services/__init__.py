@@ -1,0 +1,1 @@
+"""picentral's domain: everything that works without a screen (never imports textual)."""

@@ -1,0 +1,244 @@
+"""Configuration: lookup, TOML parsing and validation.
+
+The pydantic models are the single source of truth for keys and defaults; the repo's
+`config.toml` documents them (a test keeps the two identical).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+import tomllib
+from pathlib import Path
+from typing import Annotated, Literal
+
+from platformdirs import user_config_path
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+class ConfigError(Exception):
+    """A config that cannot be used; `str()` is the one line shown to the user."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class BrokerConfig(_Section):
+    host: str = "127.0.0.1"
+    port: Port = 1883
+    protocol: Literal["5", "3.1.1"] = "5"
+    transport: Literal["tcp", "websockets"] = "tcp"
+    ws_path: str = "/mqtt"
+    keepalive: Annotated[int, Field(ge=5, le=65535)] = 30
+    username: str = ""
+    password: SecretStr = SecretStr("")
+    client_id: str = ""
+    tls: bool = False
+    ca_file: str = ""
+    cert_file: str = ""
+    key_file: str = ""
+    tls_insecure: bool = False
+    embedded: Literal["auto", "always", "never"] = "auto"
+    subscriptions: list[str] = Field(default_factory=lambda: ["#", "$SYS/#"])
+
+    @field_validator("host")
+    @classmethod
+    def _host_not_empty(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("a host name or address, not empty")
+        return v
+
+    @field_validator("subscriptions")
+    @classmethod
+    def _valid_filters(cls, v: list[str]) -> list[str]:
+        for f in v:
+            problem = topic_filter_problem(f)
+            if problem:
+                raise ValueError(f"{f!r}: {problem}")
+        return v
+
+    @model_validator(mode="after")
+    def _client_cert_pair(self) -> BrokerConfig:
+        if bool(self.cert_file) != bool(self.key_file):
+            raise ValueError("cert_file and key_file go together")
+        return self
+
+    @property
+    def address(self) -> str:
+        scheme = {"tcp": "mqtt", "websockets": "ws"}[self.transport] + ("s" if self.tls else "")
+        return f"{scheme}://{self.host}:{self.port}"
+
+    @property
+    def is_loopback(self) -> bool:
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
+
+    def resolved_client_id(self) -> str:
+        return self.client_id or f"picentral-{socket.gethostname()}-{os.getpid()}"
+
+
+class HubConfig(_Section):
+    base_topic: str = "picentral"
+
+    @field_validator("base_topic")
+    @classmethod
+    def _plain_topic(cls, v: str) -> str:
+        problem = topic_problem(v)
+        if problem:
+            raise ValueError(problem)
+        return v.rstrip("/")
+
+
+class UiConfig(_Section):
+    refresh_hz: Annotated[float, Field(gt=0, le=60)] = 10
+    history_per_topic: Annotated[int, Field(ge=1, le=100_000)] = 100
+    max_payload_preview: Annotated[int, Field(ge=64, le=16 * 1024 * 1024)] = 65536
+    log_lines: Annotated[int, Field(ge=10, le=100_000)] = 1000
+
+    @field_validator("refresh_hz", mode="before")
+    @classmethod
+    def _int_is_float(cls, v: object) -> object:
+        # strict mode refuses 10 for a float; TOML users write 10, not 10.0
+        return float(v) if isinstance(v, int) and not isinstance(v, bool) else v
+
+
+class PublishPreset(_Section):
+    name: str
+    topic: str
+    payload: str = ""
+    qos: Annotated[int, Field(ge=0, le=2)] = 0
+    retain: bool = False
+
+    @field_validator("topic")
+    @classmethod
+    def _publishable(cls, v: str) -> str:
+        problem = topic_problem(v)
+        if problem:
+            raise ValueError(problem)
+        return v
+
+
+class PublishConfig(_Section):
+    preset: list[PublishPreset] = Field(
+        default_factory=lambda: [
+            PublishPreset(name="led on", topic="devices/esp32-1/cmd", payload='{"led":1}'),
+            PublishPreset(name="led off", topic="devices/esp32-1/cmd", payload='{"led":0}'),
+        ]
+    )
+
+
+class Config(_Section):
+    broker: BrokerConfig = Field(default_factory=BrokerConfig)
+    hub: HubConfig = Field(default_factory=HubConfig)
+    ui: UiConfig = Field(default_factory=UiConfig)
+    publish: PublishConfig = Field(default_factory=PublishConfig)
+    source: str = Field(default="built-in defaults", exclude=True)
+
+
+# --- topic rules (MQTT 5 spec 4.7) -----------------------------------------------------
+
+
+def topic_problem(topic: str) -> str | None:
+    """Why `topic` cannot be published to, or None if it can."""
+    if not topic:
+        return "the topic is empty"
+    if "\x00" in topic:
+        return "the topic contains a NUL character"
+    if "+" in topic or "#" in topic:
+        return "wildcards + and # are only for subscribing, not publishing"
+    if len(topic.encode("utf-8", "surrogatepass")) > 65535:
+        return "the topic is longer than 65535 bytes"
+    return None
+
+
+def topic_filter_problem(pattern: str) -> str | None:
+    """Why `pattern` is not a valid subscription filter, or None."""
+    if not pattern:
+        return "the filter is empty"
+    if "\x00" in pattern:
+        return "the filter contains a NUL character"
+    levels = pattern.split("/")
+    for i, level in enumerate(levels):
+        if "#" in level and (level != "#" or i != len(levels) - 1):
+            return "# must be a whole level and the last one"
+        if "+" in level and level != "+":
+            return "+ must be a whole level"
+    return None
+
+
+# --- loading ----------------------------------------------------------------------------
+
+
+def default_config_path() -> Path:
+    return user_config_path("picentral", appauthor=False, roaming=False) / "config.toml"
+
+
+def find_config(explicit: str | None) -> Path | None:
+    """--config, then $PICENTRAL_CONFIG, then $XDG_CONFIG_HOME/picentral/config.toml."""
+    if explicit:
+        return Path(explicit).expanduser()
+    env = os.environ.get("PICENTRAL_CONFIG")
+    if env:
+        return Path(env).expanduser()
+    xdg = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    candidate = xdg / "picentral" / "config.toml"
+    return candidate if candidate.is_file() else None
+
+
+def load_config(explicit: str | None = None, env: dict[str, str] | None = None) -> Config:
+    """Find, parse and validate the config. Raises ConfigError with a one-line message."""
+    env = os.environ if env is None else env
+    path = find_config(explicit)
+    data: dict = {}
+    if path is not None:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"config file {path} does not exist") from None
+        except (OSError, UnicodeDecodeError) as e:
+            raise ConfigError(f"config file {path} cannot be read: {e}") from None
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"{path}: not valid TOML: {e}") from None
+    password = env.get("PICENTRAL_BROKER_PASSWORD")
+    if password:
+        data.setdefault("broker", {})
+        if isinstance(data["broker"], dict):
+            data["broker"]["password"] = password
+    return parse_config(data, source=str(path) if path else "built-in defaults")
+
+
+def parse_config(data: dict, source: str = "built-in defaults") -> Config:
+    try:
+        return Config.model_validate({**data, "source": source})
+    except ValidationError as e:
+        raise ConfigError(f"{source}: {_first_error(e)}") from None
+
+
+def _first_error(e: ValidationError) -> str:
+    err = e.errors(include_url=False)[0]
+    key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        return f"{key}: unknown key"
+    if kind == "missing":
+        return f"{key}: required key is missing"
+    got = err.get("input")
+    shown = "<hidden>" if "password" in key else repr(got)
+    msg = err["msg"].removeprefix("Value error, ")
+    return f"{key}: {msg[0].lower()}{msg[1:]} (got {shown})"

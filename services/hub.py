@@ -1,0 +1,80 @@
+"""The Hub: builds, starts and stops every service. The TUI and `serve` both run one."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from .broker import EmbeddedBroker, port_is_listening
+from .config import Config
+from .events import Notice
+from .mqtt import MqttService
+from .store import MessageStore
+
+log = logging.getLogger(__name__)
+
+
+class Hub:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        on_event: Callable[[object], None] | None = None,
+        embedded: EmbeddedBroker | None = None,
+    ):
+        self.config = config
+        self._on_event = on_event
+        self.store = MessageStore(
+            history_per_topic=config.ui.history_per_topic, log_size=config.ui.log_lines
+        )
+        self.embedded = embedded  # a broker started by the caller (`demo`) is ours to stop
+        self.mqtt = MqttService(
+            config.broker, self.store, status_topic=self.topic("status"), on_event=self.emit
+        )
+        self._started = threading.Event()
+
+    def topic(self, *parts: str) -> str:
+        return "/".join((self.config.hub.base_topic, *parts))
+
+    def emit(self, event: object) -> None:
+        if self._on_event is not None:
+            self._on_event(event)
+
+    def set_event_sink(self, sink: Callable[[object], None] | None) -> None:
+        self._on_event = sink
+
+    @property
+    def broker_address(self) -> str:
+        return self.config.broker.address
+
+    def _wants_embedded(self) -> bool:
+        b = self.config.broker
+        if b.embedded == "never":
+            return False
+        if b.embedded == "always":
+            return True
+        return (
+            b.is_loopback
+            and b.transport == "tcp"
+            and not b.tls
+            and not port_is_listening(b.host, b.port)
+        )
+
+    def start(self) -> None:
+        """Blocking (probes the port, may start a broker): call it off the UI thread."""
+        if self.embedded is None and self._wants_embedded():
+            b = self.config.broker
+            self.embedded = EmbeddedBroker(b.host, b.port)
+            self.embedded.start()
+            self.mqtt.cfg = b.model_copy(update={"protocol": "3.1.1"})  # amqtt speaks 3.1.1 only
+            self.emit(Notice(f"nothing listened on {b.host}:{b.port}: embedded broker started"))
+        self.mqtt.start()
+        self._started.set()
+
+    def stop(self) -> None:
+        if self._started.is_set():
+            self.mqtt.stop()
+        if self.embedded is not None:
+            self.embedded.stop()
+        self._started.clear()

@@ -1,0 +1,170 @@
+"""The bounded message store between paho's network thread and the screen.
+
+The network thread only appends (under a short lock); the UI drains a `Snapshot` on a
+timer. Memory is bounded by topics × `history_per_topic`: per topic we keep the whole
+last message and, for history and charts, only (time, payload) pairs.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import Any
+
+
+@dataclass(slots=True, frozen=True)
+class Message:
+    topic: str
+    payload: bytes
+    qos: int
+    retain: bool
+    ts: float  # wall clock, seconds
+    seq: int  # 1-based order of arrival since start
+    properties: Any = None  # paho Properties (MQTT 5) or None
+
+
+class TopicEntry:
+    __slots__ = ("count", "last", "payloads", "times")
+
+    def __init__(self, history: int) -> None:
+        self.count = 0
+        self.last: Message | None = None
+        self.payloads: deque[bytes] = deque(maxlen=history)
+        self.times: deque[float] = deque(maxlen=history)
+
+
+@dataclass(slots=True)
+class TopicState:
+    """What the screen needs to know of one changed topic."""
+
+    topic: str
+    count: int
+    last: Message
+
+
+@dataclass(slots=True)
+class Snapshot:
+    """Everything that happened since the previous drain."""
+
+    total: int
+    new_topics: list[str] = field(default_factory=list)
+    changed: list[TopicState] = field(default_factory=list)
+    recent: list[Message] = field(default_factory=list)  # oldest first, at most `recent_limit`
+    skipped: int = 0  # messages that arrived but are not in `recent`
+
+
+class MessageStore:
+    def __init__(
+        self,
+        history_per_topic: int = 100,
+        log_size: int = 1000,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.history_per_topic = history_per_topic
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._topics: dict[str, TopicEntry] = {}
+        self._log: deque[Message] = deque(maxlen=log_size)
+        self._new_topics: list[str] = []
+        self._changed: set[str] = set()
+        self._total = 0
+        self._drained_seq = 0
+
+    # --- network thread ---------------------------------------------------------------
+
+    def add(
+        self, topic: str, payload: bytes, qos: int = 0, retain: bool = False, properties: Any = None
+    ) -> None:
+        now = self._clock()
+        with self._lock:
+            self._total += 1
+            entry = self._topics.get(topic)
+            if entry is None:
+                entry = self._topics[topic] = TopicEntry(self.history_per_topic)
+                self._new_topics.append(topic)
+            msg = Message(topic, payload, qos, retain, now, self._total, properties)
+            entry.count += 1
+            entry.last = msg
+            entry.payloads.append(payload)
+            entry.times.append(now)
+            self._log.append(msg)
+            self._changed.add(topic)
+
+    # --- UI thread ------------------------------------------------------------------------
+
+    @property
+    def total(self) -> int:
+        return self._total
+
+    def drain(self, recent_limit: int = 200) -> Snapshot:
+        """Take what changed since the last drain. Cost grows with the number of changed
+        topics and `recent_limit`, never with the message rate."""
+        with self._lock:
+            total = self._total
+            new_topics, self._new_topics = self._new_topics, []
+            changed_names, self._changed = self._changed, set()
+            changed = [
+                TopicState(t, e.count, e.last)  # type: ignore[arg-type]
+                for t in changed_names
+                if (e := self._topics.get(t)) is not None and e.last is not None
+            ]
+            arrived = total - self._drained_seq
+            take = min(arrived, len(self._log), recent_limit)
+            recent = list(islice(reversed(self._log), take))
+            self._drained_seq = total
+        recent.reverse()
+        return Snapshot(total, new_topics, changed, recent, arrived - take)
+
+    def topics(self) -> list[str]:
+        with self._lock:
+            return list(self._topics)
+
+    def last(self, topic: str) -> Message | None:
+        with self._lock:
+            entry = self._topics.get(topic)
+            return entry.last if entry else None
+
+    def count(self, topic: str) -> int:
+        with self._lock:
+            entry = self._topics.get(topic)
+            return entry.count if entry else 0
+
+    def history(self, topic: str) -> list[tuple[float, bytes]]:
+        """(time, payload) of the last `history_per_topic` messages, oldest first."""
+        with self._lock:
+            entry = self._topics.get(topic)
+            if entry is None:
+                return []
+            return list(zip(entry.times, entry.payloads, strict=True))
+
+    def recent(self, limit: int | None = None) -> list[Message]:
+        with self._lock:
+            items = list(self._log)
+        return items if limit is None else items[-limit:]
+
+    def forget(self, topic: str) -> None:
+        """Drop a topic (its retained message was cleared)."""
+        with self._lock:
+            self._topics.pop(topic, None)
+            self._changed.discard(topic)
+
+
+class RateMeter:
+    """Messages per second over a sliding window, from a monotonically growing counter."""
+
+    def __init__(self, window_s: float = 3.0, clock: Callable[[], float] = time.monotonic):
+        self._window = window_s
+        self._clock = clock
+        self._samples: deque[tuple[float, int]] = deque()
+
+    def sample(self, count: int) -> float:
+        now = self._clock()
+        self._samples.append((now, count))
+        while len(self._samples) > 2 and now - self._samples[0][0] > self._window:
+            self._samples.popleft()
+        t0, c0 = self._samples[0]
+        return (count - c0) / (now - t0) if now > t0 else 0.0

@@ -1,0 +1,1 @@
+"""picentral's Textual app: screens, widgets, styles and the CLI entry point."""

@@ -1,0 +1,163 @@
+"""The picentral App: pulls from the Hub on a timer and shows it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState
+
+from services.events import ConnectionChanged, Notice, PublishResult
+from services.hub import Hub
+from services.payload import literal
+from services.store import RateMeter
+
+from .messages import HubEvent
+from .screens.help import HelpModal
+from .screens.publish import PublishModal, PublishRequest
+from .screens.traffic import TrafficScreen
+from .widgets.broker_header import BrokerHeader
+
+RECENT_PER_TICK = 200  # log lines one tick may add; more is faster than anyone reads
+
+
+class PicentralApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "picentral"
+    BINDINGS = [
+        Binding("1", "show('traffic')", "Traffic"),
+        Binding("p", "publish", "Publish"),
+        Binding("question_mark", "help", "Help"),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    def __init__(self, hub: Hub, *, start_hub: bool = True) -> None:
+        super().__init__()
+        self.hub = hub
+        self.start_hub = start_hub
+        self.rate = RateMeter()
+        self.published: list[PublishRequest] = []
+        cfg = hub.config
+        self.traffic = TrafficScreen(
+            hub.store, log_lines=cfg.ui.log_lines, max_preview=cfg.ui.max_payload_preview
+        )
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self.install_screen(self.traffic, "traffic")
+        self.push_screen("traffic")
+        self.hub.set_event_sink(lambda event: self.post_message(HubEvent(event)))
+        if self.start_hub:
+            self.start_services()
+        self.set_interval(1 / self.hub.config.ui.refresh_hz, self.tick, name="drain")
+
+    @work(thread=True, group="hub", exclusive=True, exit_on_error=False)
+    def start_services(self) -> None:
+        self.hub.start()
+
+    def on_unmount(self) -> None:
+        self.hub.set_event_sink(None)
+        self.hub.stop()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The one place where a failed background job is reported."""
+        if event.state == WorkerState.ERROR:
+            error = event.worker.error
+            self.notify(f"{error}", title="picentral", severity="error", timeout=15)
+
+    # --- the timer: the only path from the store to the screen ----------------------
+
+    def tick(self) -> None:
+        snap = self.hub.store.drain(RECENT_PER_TICK)
+        with self.batch_update():
+            self.traffic.apply(snap)
+            rate = self.rate.sample(snap.total)
+            for header in self.query_headers():
+                header.address = self.hub.broker_address
+                header.total = snap.total
+                header.rate = rate
+                header.embedded = self.hub.embedded is not None
+                header.refresh()  # the "retry in N s" countdown
+
+    def query_headers(self) -> Iterable[BrokerHeader]:
+        for screen in self.screen_stack:
+            yield from screen.query(BrokerHeader)
+
+    def on_hub_event(self, message: HubEvent) -> None:
+        event = message.event
+        if isinstance(event, ConnectionChanged):
+            for header in self.query_headers():
+                header.state = event.state
+        elif isinstance(event, PublishResult):
+            self.report_publish(event)
+        elif isinstance(event, Notice):
+            self.notify(event.text, severity=event.severity)
+
+    # --- actions -------------------------------------------------------------------------
+
+    def action_show(self, name: str) -> None:
+        if self.screen is not self.get_screen(name):
+            self.switch_screen(name)
+
+    def action_help(self) -> None:
+        self.push_screen(HelpModal())
+
+    def action_publish(self) -> None:
+        modal = PublishModal(
+            topic=self.traffic.selected or "",
+            presets=list(self.hub.config.publish.preset),
+            history=self.published,
+        )
+        self.push_screen(modal, self.publish)
+
+    def publish(self, request: PublishRequest | None) -> None:
+        if request is None:
+            return
+        self.published = [p for p in self.published if p.topic != request.topic] + [request]
+        result = self.hub.mqtt.publish(request.topic, request.payload, request.qos, request.retain)
+        self.report_publish(result)
+
+    def clear_retained(self, topic: str) -> None:
+        self.report_publish(self.hub.mqtt.clear_retained(topic), cleared=True)
+
+    def report_publish(self, r: PublishResult, cleared: bool = False) -> None:
+        what = "retained message cleared" if cleared else r.outcome
+        if r.outcome == "failed":
+            self.notify(f"{r.detail}", title="not published", severity="error")
+        elif r.outcome == "queued":
+            self.notify(
+                "queued — will be sent on reconnect", title=f"QoS {r.qos}", severity="warning"
+            )
+        elif r.outcome == "sent" and r.qos:
+            self.notify(f"sent, waiting for the broker's ack (QoS {r.qos})", title=what)
+        else:
+            self.notify(f"{what} (QoS {r.qos})", title=r.topic[:60])
+
+    def notify(self, message: str, *, markup: bool = False, **kwargs) -> None:  # type: ignore[override]
+        """Notifications carry topics and broker texts: never parse them as markup."""
+        super().notify(literal(message, keep_newlines=True), markup=markup, **kwargs)
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Publish", "Publish a message to a topic (p)", self.action_publish)
+        yield SystemCommand(
+            "Traffic",
+            "Topic tree, payloads and the live log (1)",
+            lambda: self.action_show("traffic"),
+        )
+        yield SystemCommand(
+            "Pause / resume the log",
+            "Freeze the live log (space)",
+            self.traffic.action_toggle_pause,
+        )
+        yield SystemCommand("Filter the log", "MQTT filter or text (/)", self.traffic.action_filter)
+        yield SystemCommand(
+            "Clear retained message",
+            "Of the selected topic (delete)",
+            self.traffic.action_clear_retained,
+        )
+        yield SystemCommand("Help", "Keys and what the header says (?)", self.action_help)

@@ -1,0 +1,170 @@
+"""The `picentral` command. Textual is imported only by the commands that draw."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from platformdirs import user_log_path
+
+from services.config import Config, ConfigError, load_config
+
+log = logging.getLogger("picentral")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="picentral",
+        description="Terminal dashboard and hub for a Raspberry Pi MQTT / camera server.",
+    )
+    parser.add_argument("--config", metavar="PATH", help="config file (TOML)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.add_parser("demo", help="dashboard with an embedded broker and a simulated fleet")
+    serve = sub.add_parser("serve", help="run the hub without a screen (systemd)")
+    serve.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS)
+    sim = sub.add_parser("simulate", help="simulated ESP32 devices against the broker")
+    sim.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS)
+    sim.add_argument("--devices", type=int, default=4, metavar="N")
+    sim.add_argument(
+        "--rate",
+        type=float,
+        default=0.5,
+        metavar="HZ",
+        help="telemetry messages per second per device",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        config = load_config(args.config)
+    except ConfigError as e:
+        print(f"picentral: config error: {e}", file=sys.stderr)
+        return 2
+    command = args.command or "dashboard"
+    if command == "dashboard":
+        return run_dashboard(config)
+    if command == "demo":
+        return run_demo(config)
+    if command == "serve":
+        return run_serve(config)
+    if command == "simulate":
+        return run_simulate(config, args.devices, args.rate)
+    return 2
+
+
+def _log_to_file() -> Path:
+    """The screen belongs to the TUI: logs go to a file."""
+    path = user_log_path("picentral", appauthor=False) / "picentral.log"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(
+        filename=path, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    logging.getLogger("amqtt").setLevel(logging.WARNING)
+    logging.getLogger("transitions").setLevel(logging.WARNING)
+    return path
+
+
+def run_dashboard(config: Config, embedded=None, fleet=None) -> int:
+    _log_to_file()
+    from services.hub import Hub
+
+    from .app import PicentralApp
+
+    hub = Hub(config, embedded=embedded)
+    try:
+        PicentralApp(hub).run()
+    finally:
+        if fleet is not None:
+            fleet.stop()
+    return 0
+
+
+def run_demo(config: Config) -> int:
+    """An embedded broker on a free port and a simulated fleet: works on a bare machine."""
+    from services.broker import EmbeddedBroker, free_port
+    from services.simulator import Fleet
+
+    _log_to_file()
+    port = free_port()
+    broker_cfg = config.broker.model_copy(
+        update={
+            "host": "127.0.0.1",
+            "port": port,
+            "protocol": "3.1.1",
+            "tls": False,
+            "transport": "tcp",
+            "username": "",
+            "embedded": "never",
+        }
+    )
+    config = config.model_copy(update={"broker": broker_cfg})
+    embedded = EmbeddedBroker("127.0.0.1", port)
+    embedded.start()
+    fleet = Fleet(broker_cfg, devices=5, rate=1.0)
+    fleet.start()
+    return run_dashboard(config, embedded=embedded, fleet=fleet)
+
+
+def _wait_for_signal() -> None:
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+
+
+def run_serve(config: Config) -> int:
+    from services.events import ConnectionChanged, Notice, PublishResult
+    from services.hub import Hub
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("amqtt").setLevel(logging.WARNING)
+    logging.getLogger("transitions").setLevel(logging.WARNING)
+
+    def on_event(event: object) -> None:
+        if isinstance(event, ConnectionChanged):
+            s = event.state
+            log.info(
+                "broker %s: %s%s",
+                config.broker.address,
+                s.status,
+                f" — {s.reason}" if s.reason else "",
+            )
+        elif isinstance(event, Notice):
+            log.info("%s", event.text)
+        elif isinstance(event, PublishResult) and event.outcome == "failed":
+            log.warning("publish to %r failed: %s", event.topic, event.detail)
+
+    hub = Hub(config, on_event=on_event)
+    hub.start()
+    log.info("picentral hub running (base topic %r); SIGTERM stops it", config.hub.base_topic)
+    _wait_for_signal()
+    log.info("stopping")
+    hub.stop()
+    return 0
+
+
+def run_simulate(config: Config, devices: int, rate: float) -> int:
+    from services.simulator import Fleet
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    fleet = Fleet(config.broker, devices=devices, rate=rate)
+    fleet.start()
+    log.info(
+        "%d simulated devices on %s at %.2f msg/s each; Ctrl+C stops",
+        devices,
+        config.broker.address,
+        rate,
+    )
+    _wait_for_signal()
+    fleet.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
