@@ -81,12 +81,16 @@ def explain_connect_error(err: BaseException | None, cfg: BrokerConfig) -> str:
     return f"cannot connect to {where}: {err}"
 
 
-def explain_connack(reason: Any) -> str:
+def explain_connack(reason: Any, cfg: BrokerConfig) -> str:
+    """Why the broker refused us. Mosquitto answers "Not authorized" to a wrong password,
+    so with credentials configured that is what we say."""
     name = str(reason)
+    check = "check broker.username and PICENTRAL_BROKER_PASSWORD"
+    if name == "Bad user name or password" or (name == "Not authorized" and cfg.username):
+        return f"bad user name or password — {check}"
+    if name == "Not authorized":
+        return f"not authorized — the broker wants a user name and password ({check})"
     hints = {
-        "Bad user name or password": "bad user name or password — check broker.username and "
-        "PICENTRAL_BROKER_PASSWORD",
-        "Not authorized": "not authorized — the broker refuses this client (check its ACL)",
         "Client identifier not valid": "client id refused — set broker.client_id",
         "Server unavailable": "broker unavailable — try again later",
         "Unsupported protocol version": 'protocol refused — try broker.protocol = "3.1.1"',
@@ -212,7 +216,9 @@ class MqttService:
     def _on_connect(self, client: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
         if reason.is_failure:
             # paho disconnects and retries; on_disconnect schedules the retry
-            self._set_state(ConnectionState("error", explain_connack(reason), None, self._attempts))
+            self._set_state(
+                ConnectionState("error", explain_connack(reason, self.cfg), None, self._attempts)
+            )
             return
         self._delay = None
         self._attempts = 0

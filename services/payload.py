@@ -21,28 +21,31 @@ _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 # C0/C1 controls, DEL, and the Unicode format characters that reorder or hide text
 # (bidi overrides and isolates, zero-width joiners): shown as visible escapes instead.
 _UNSAFE = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]"
+    "[\x00-\x09\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]"
 )
+
+
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
 def literal(text: str, *, keep_newlines: bool = False) -> str:
     """`text` with every control or invisible formatting character made visible.
 
-    Newlines and tabs survive only with keep_newlines (multi-line panes); everywhere else
-    a payload must stay on its own line. Rich markup needs no escaping here because
-    callers build `rich.text.Text` objects, which never parse markup.
+    Newlines survive (and tabs become spaces) only with keep_newlines, for multi-line
+    panes; everywhere else a payload stays on its own line. Rich markup needs no escaping
+    here because callers build `rich.text.Text` objects, which never parse markup.
     """
     if keep_newlines:
-        text = text.replace("\r\n", "\n")
+        text = text.replace("\r\n", "\n").replace("\t", "    ")
+    else:
+        text = text.replace("\n", "\\n")
 
     def escape(m: re.Match[str]) -> str:
         ch = m.group()
-        if keep_newlines and ch == "\t":
-            return "    "
+        if ch in _NAMED:
+            return _NAMED[ch]
         return f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}"
 
-    if not keep_newlines:
-        text = text.replace("\n", "\\n").replace("\t", "\\t")
     text = _UNSAFE.sub(escape, text)
     # unpaired surrogates (from surrogateescape) cannot be encoded by the terminal
     return text.encode("utf-8", "backslashreplace").decode("utf-8")

@@ -72,6 +72,8 @@ class PicentralApp(App[None]):
     # --- the timer: the only path from the store to the screen ----------------------
 
     def tick(self) -> None:
+        if not self.is_running or not self.traffic.is_mounted:  # shutting down
+            return
         snap = self.hub.store.drain(RECENT_PER_TICK)
         with self.batch_update():
             self.traffic.apply(snap)

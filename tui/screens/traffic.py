@@ -79,8 +79,12 @@ class TrafficScreen(Screen):
             self.select(data.path)
 
     def on_topic_chosen(self, event: TopicChosen) -> None:
-        self.query_one(TopicTree).select_topic(event.topic)
-        self.select(event.topic)
+        self.show_topic(event.topic)
+
+    def show_topic(self, topic: str) -> None:
+        """Select `topic` in the tree and show it."""
+        self.query_one(TopicTree).select_topic(topic)
+        self.select(topic)
 
     def select(self, topic: str) -> None:
         if topic != self.selected:

@@ -57,6 +57,12 @@ class PayloadView(VerticalScroll):
             f" · {count:,} msgs",
             style="dim",
         )
+        if p.truncated:
+            head.append(
+                f"\n── cut at {self.max_preview:,} of {len(message.payload):,} bytes "
+                "(ui.max_payload_preview) ──",
+                style="bold yellow",
+            )
         for name, value in describe_properties(message.properties):
             head.append("\n")
             head.append(f"{literal(name)}: ", style="yellow")
@@ -67,10 +73,5 @@ class PayloadView(VerticalScroll):
         else:
             content = Text(p.body)
         if p.truncated:
-            marker = Text(
-                f"\n── cut at {self.max_preview:,} of {len(message.payload):,} bytes "
-                "(ui.max_payload_preview) ──",
-                style="bold yellow",
-            )
-            content = Group(content, marker)
+            content = Group(content, Text("── cut ──", style="bold yellow"))
         body.update(content)

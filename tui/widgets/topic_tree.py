@@ -111,6 +111,7 @@ class TopicTree(Tree[TopicNode]):
         return self._by_topic.get(topic)
 
     def select_topic(self, topic: str) -> None:
+        """Expand the way to `topic` and put the cursor on it."""
         node = self._by_topic.get(topic)
         if node is None:
             return
@@ -118,7 +119,8 @@ class TopicTree(Tree[TopicNode]):
         while parent is not None:
             parent.expand()
             parent = parent.parent
-        self.move_cursor(node)
+        # the lines (and so the node's line number) exist only after the next rebuild
+        self.call_after_refresh(self.move_cursor, node)
 
     # --- drawing -------------------------------------------------------------------------
 

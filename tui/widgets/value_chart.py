@@ -28,6 +28,7 @@ class ValueChart(Vertical):
         if not values:
             label.update(Text("no numeric values to chart", "dim"))
             line.data = []
+            line.display = False
             return
         name = literal(field) or "value"
         label.update(
@@ -38,3 +39,4 @@ class ValueChart(Vertical):
             )
         )
         line.data = values
+        line.display = True
