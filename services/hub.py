@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 from .broker import EmbeddedBroker, port_is_listening
@@ -22,11 +23,12 @@ class Hub:
         *,
         on_event: Callable[[object], None] | None = None,
         embedded: EmbeddedBroker | None = None,
+        clock: Callable[[], float] = time.time,
     ):
         self.config = config
         self._on_event = on_event
         self.store = MessageStore(
-            history_per_topic=config.ui.history_per_topic, log_size=config.ui.log_lines
+            history_per_topic=config.ui.history_per_topic, log_size=config.ui.log_lines, clock=clock
         )
         self.embedded = embedded  # a broker started by the caller (`demo`) is ours to stop
         self.mqtt = MqttService(

@@ -81,7 +81,7 @@ def classify(payload: bytes) -> Kind:
 
 def _is_base64_jpeg(payload: bytes) -> bool:
     try:
-        head = base64.b64decode(payload[:64].rstrip(b"="), validate=True)
+        head = base64.b64decode(payload[: min(len(payload), 64) // 4 * 4], validate=True)
     except (binascii.Error, ValueError):
         return False
     return head.startswith(b"\xff\xd8\xff")

@@ -75,6 +75,8 @@ class PublishModal(ModalScreen[PublishRequest | None]):
         return line
 
     def on_mount(self) -> None:
+        self.query_one("#topic", Input).border_title = "topic"
+        self.query_one("#payload", TextArea).border_title = "payload"
         self.query_one("#topic", Input).focus()
 
     # --- filling in ---------------------------------------------------------------

@@ -1,0 +1,36 @@
+"""Looks: snapshots of the real screens with fixed data (textual is pinned exactly)."""
+
+from __future__ import annotations
+
+from textual.widgets import Input, TextArea
+
+from .fixed_apps import fixed_app, settle
+
+SIZE = (160, 48)
+
+
+def test_traffic_screen(snap_compare):
+    assert snap_compare(fixed_app(), terminal_size=SIZE, run_before=settle)
+
+
+def test_publish_dialog(snap_compare):
+    async def open_dialog(pilot) -> None:
+        await settle(pilot, "devices/esp32-1/cmd")
+        await pilot.press("p")
+        await pilot.pause(0.2)
+        pilot.app.screen.query_one("#payload", TextArea).text = '{"led": 1,\n "blink": 3}'
+        for widget in pilot.app.screen.query(Input):
+            widget.cursor_blink = False
+        pilot.app.screen.query_one("#payload", TextArea).cursor_blink = False
+        await pilot.pause(0.2)
+
+    assert snap_compare(fixed_app(), terminal_size=SIZE, run_before=open_dialog)
+
+
+def test_help_screen(snap_compare):
+    async def open_help(pilot) -> None:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause(0.2)
+
+    assert snap_compare(fixed_app(), terminal_size=SIZE, run_before=open_help)
