@@ -62,21 +62,15 @@ def decode_text(payload: bytes) -> str | None:
 def classify(payload: bytes) -> Kind:
     if not payload:
         return "empty"
-    if payload.startswith(b"\xff\xd8\xff"):
-        return "jpeg"
-    if payload.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if payload.startswith(b"/9j/") and _is_base64_jpeg(payload):
-        return "base64-jpeg"
+    image = _image_kind(payload)
+    if image:
+        return image
     text = decode_text(payload)
-    if text is None:
+    if text is None or _mostly_controls(text):
         return "binary"
     if text[:1] in "{[" and parse_json(text) is not None:
         return "json"
-    sample = text[:4096]
-    controls = sum(1 for c in sample if unicodedata.category(c) == "Cc" and c not in "\r\n\t")
-    # valid UTF-8 with a few control characters is text (shown escaped); mostly controls is data
-    return "binary" if controls * 10 > len(sample) * 3 else "text"
+    return "text"
 
 
 def _is_base64_jpeg(payload: bytes) -> bool:
@@ -120,19 +114,47 @@ def hexdump(data: bytes, *, limit: int = 4096) -> str:
 
 
 def one_line(payload: bytes, width: int = 120) -> str:
-    """A single-line literal preview for logs and tree labels."""
-    kind = classify(payload[:4096] if len(payload) > 4096 else payload)
-    if kind == "empty":
+    """A single-line literal preview for logs and tree labels.
+
+    Drawn for every visible log row at a message flood, so it looks only at the start of
+    the payload and never parses JSON (the payload pane does that).
+    """
+    if not payload:
         return "(empty)"
-    if kind in ("jpeg", "png", "base64-jpeg"):
+    kind = _image_kind(payload)
+    if kind:
         return f"<{kind} image, {human_size(len(payload))}>"
-    if kind == "binary":
+    head = payload[: width * 4]
+    cut = len(payload) > len(head)
+    try:
+        text: str | None = head.decode("utf-8")
+    except UnicodeDecodeError as e:
+        # the prefix may end inside a character; any other error means it is not text
+        partial = cut and e.start >= len(head) - 3 and e.reason == "unexpected end of data"
+        text = head[: e.start].decode("utf-8") if partial else None
+    if text is None or _mostly_controls(text):
         return f"<binary {human_size(len(payload))}> " + payload[: width // 3].hex(" ")
-    text = payload[: width * 4].decode("utf-8", "replace")
     shown = literal(text)
-    if len(shown) > width or len(payload) > width * 4:
+    if len(shown) > width or cut:
         shown = shown[: width - 1] + "…"
     return shown
+
+
+def _image_kind(payload: bytes) -> Kind | None:
+    if payload.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if payload.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if payload.startswith(b"/9j/") and _is_base64_jpeg(payload):
+        return "base64-jpeg"
+    return None
+
+
+def _mostly_controls(text: str) -> bool:
+    sample = text[:4096]
+    controls = sum(1 for c in sample if unicodedata.category(c) == "Cc" and c not in "\r\n\t")
+    # valid UTF-8 with a few control characters is text (shown escaped); mostly controls is data
+    return controls * 10 > len(sample) * 3
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,22 +2,26 @@
 
 The network thread only appends (under a short lock); the UI drains a `Snapshot` on a
 timer. Memory is bounded by topics × `history_per_topic`: per topic we keep the whole
-last message and, for history and charts, only (time, payload) pairs.
+last message and, for history and charts, rings of payloads and raw doubles (times),
+which cost about the payload's own size per message.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from array import array
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import Any
+from typing import Any, NamedTuple
 
 
-@dataclass(slots=True, frozen=True)
-class Message:
+class Message(NamedTuple):
+    """One received message. A NamedTuple: built once per message on paho's thread,
+    where a frozen dataclass costs four times as much."""
+
     topic: str
     payload: bytes
     qos: int
@@ -28,13 +32,22 @@ class Message:
 
 
 class TopicEntry:
+    """One topic: its count, last message, and rings of its last payloads and times."""
+
     __slots__ = ("count", "last", "payloads", "times")
 
-    def __init__(self, history: int) -> None:
+    def __init__(self) -> None:
         self.count = 0
         self.last: Message | None = None
-        self.payloads: deque[bytes] = deque(maxlen=history)
-        self.times: deque[float] = deque(maxlen=history)
+        self.payloads: list[bytes] = []  # ring, slot = count % history once full
+        self.times = array("d")  # same ring, raw doubles: 8 bytes a message
+
+    def ordered(self, history: int) -> list[tuple[float, bytes]]:
+        pairs = list(zip(self.times, self.payloads, strict=True))
+        if self.count <= history:
+            return pairs
+        start = self.count % history
+        return pairs[start:] + pairs[:start]
 
 
 @dataclass(slots=True)
@@ -84,13 +97,19 @@ class MessageStore:
             self._total += 1
             entry = self._topics.get(topic)
             if entry is None:
-                entry = self._topics[topic] = TopicEntry(self.history_per_topic)
+                entry = self._topics[topic] = TopicEntry()
                 self._new_topics.append(topic)
             msg = Message(topic, payload, qos, retain, now, self._total, properties)
-            entry.count += 1
+            n = entry.count
+            if n < self.history_per_topic:
+                entry.payloads.append(payload)
+                entry.times.append(now)
+            else:
+                slot = n % self.history_per_topic
+                entry.payloads[slot] = payload
+                entry.times[slot] = now
+            entry.count = n + 1
             entry.last = msg
-            entry.payloads.append(payload)
-            entry.times.append(now)
             self._log.append(msg)
             self._changed.add(topic)
 
@@ -137,9 +156,7 @@ class MessageStore:
         """(time, payload) of the last `history_per_topic` messages, oldest first."""
         with self._lock:
             entry = self._topics.get(topic)
-            if entry is None:
-                return []
-            return list(zip(entry.times, entry.payloads, strict=True))
+            return entry.ordered(self.history_per_topic) if entry else []
 
     def recent(self, limit: int | None = None) -> list[Message]:
         with self._lock:

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 
+import psutil
 import pytest
 
 from services.broker import EmbeddedBroker, EmbeddedBrokerError, port_is_listening
@@ -50,9 +51,12 @@ def test_embedded_broker_binds_loopback_only():
     broker = EmbeddedBroker("127.0.0.1", port)
     broker.start()
     try:
-        out = subprocess.run(["ss", "-ltnH", f"sport = :{port}"], capture_output=True, text=True)
-        assert f"127.0.0.1:{port}" in out.stdout
-        assert f"0.0.0.0:{port}" not in out.stdout and f"*:{port}" not in out.stdout
+        listening = {
+            c.laddr.ip
+            for c in psutil.net_connections(kind="tcp")
+            if c.status == psutil.CONN_LISTEN and c.laddr.port == port
+        }
+        assert listening == {"127.0.0.1"}
     finally:
         broker.stop()
 

@@ -14,7 +14,7 @@ from .conftest import config_for, screen_text, wait_until
 
 def log_text(app) -> str:
     log = app.screen.query_one(MessageLog)
-    return "\n".join(strip.text for strip in log.lines)
+    return "\n".join(line.plain for line in log.lines)
 
 
 async def connected(app, pilot) -> None:

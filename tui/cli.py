@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import signal
 import sys
@@ -142,6 +143,7 @@ def run_serve(config: Config) -> int:
 
     hub = Hub(config, on_event=on_event)
     hub.start()
+    gc.freeze()  # long-lived objects out of the GC's sight (see PicentralApp.on_mount)
     log.info("picentral hub running (base topic %r); SIGTERM stops it", config.hub.base_topic)
     _wait_for_signal()
     log.info("stopping")

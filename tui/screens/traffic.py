@@ -75,7 +75,7 @@ class TrafficScreen(Screen):
     @on(Tree.NodeHighlighted, "#tree")
     def _highlighted(self, event: Tree.NodeHighlighted[TopicNode]) -> None:
         data = event.node.data
-        if data is not None and data.preview is not None:
+        if data is not None and data.last is not None:
             self.select(data.path)
 
     def on_topic_chosen(self, event: TopicChosen) -> None:

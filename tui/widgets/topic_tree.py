@@ -15,7 +15,7 @@ from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from services.payload import literal, one_line
-from services.store import TopicState
+from services.store import Message, TopicState
 
 SYS_PREFIX = "$SYS"
 _ROOT = "\x00"  # no topic contains NUL, so no topic collides with the root's key
@@ -27,8 +27,17 @@ class TopicNode:
     name: str
     own: int = 0  # messages on exactly this topic
     total: int = 0  # messages on this topic and below
-    preview: str | None = None  # last value, for topics that had a message
-    retained: bool = False
+    last: Message | None = None  # for topics that had a message
+    _preview: tuple[int, str] = (0, "")  # (seq, text): formatted when drawn, once
+
+    @property
+    def preview(self) -> str | None:
+        """The last value on one line; formatted only for rows that are drawn."""
+        if self.last is None:
+            return None
+        if self._preview[0] != self.last.seq:
+            self._preview = (self.last.seq, one_line(self.last.payload, 80))
+        return self._preview[1]
 
 
 class TopicTree(Tree[TopicNode]):
@@ -51,26 +60,34 @@ class TopicTree(Tree[TopicNode]):
     def update_topics(self, changed: list[TopicState]) -> None:
         if not changed:
             return
+        touched: set[TreeNode[TopicNode]] = set()
         for st in changed:
             node = self._by_topic.get(st.topic) or self._ensure(st.topic)
             data = node.data
             assert data is not None
             delta = st.count - data.own
             data.own = st.count
-            data.preview = one_line(st.last.payload, 80)
-            data.retained = st.last.retain
+            data.last = st.last
             while node is not None and node.data is not None:
                 node.data.total += delta
+                touched.add(node)
                 node = node.parent
-        self._updates += 1  # invalidates the line cache; only visible lines repaint
-        self.refresh()
+        self._updates += 1  # invalidates the line cache; only repainted lines re-render
+        self._repaint(touched)
+
+    def _repaint(self, nodes: set[TreeNode[TopicNode]]) -> None:
+        """Repaint the visible lines of `nodes`: at a flood, a line or two, not the tree."""
+        top = self.scroll_offset.y
+        for y, line in enumerate(self._tree_lines[top : top + self.size.height], top):
+            if line.node in nodes:
+                self._refresh_line(y)
 
     def remove_topic(self, topic: str) -> None:
         node = self._by_topic.get(topic)
         if node is None or node.data is None:
             return
         lost = node.data.own
-        node.data.own, node.data.preview = 0, None
+        node.data.own, node.data.last = 0, None
         parent = node
         while parent is not None and parent.data is not None:
             parent.data.total -= lost
@@ -136,9 +153,11 @@ class TopicTree(Tree[TopicNode]):
         label.append(literal(data.name) or "∅", style=name_style)
         if node.allow_expand:
             label.append(f" ({data.total:,})", style="dim")
-        if data.preview is not None:
+        preview = data.preview
+        if preview is not None:
             label.append(" = ", style="dim")
-            label.append(data.preview, style="green" if not data.retained else "cyan")
+            retained = data.last is not None and data.last.retain
+            label.append(preview, style="cyan" if retained else "green")
             if not node.allow_expand and data.own > 1:
                 label.append(f" ({data.own:,})", style="dim")
         label.stylize(style)
