@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import time
 from collections.abc import Iterable
 
 from textual import work
@@ -25,6 +26,11 @@ from .widgets.broker_header import BrokerHeader
 # Log lines one tick may add: at 10 Hz that is 400 lines/s, more than anyone reads; the
 # rest is counted in a "… N more messages" line (the tree and counts have every message).
 RECENT_PER_TICK = 40
+# Under a flood nobody reads 10 frames a second, and every frame drawn is CPU (and GIL)
+# taken from paho's thread: above FLOOD_RATE the screen redraws FLOOD_HZ times a second.
+# Keys are still handled at once.
+FLOOD_RATE = 2000
+FLOOD_HZ = 3
 
 
 class PicentralApp(App[None]):
@@ -42,6 +48,8 @@ class PicentralApp(App[None]):
         self.hub = hub
         self.start_hub = start_hub
         self.rate = RateMeter()
+        self.flooded = False
+        self.last_drain = 0.0
         self.published: list[PublishRequest] = []
         cfg = hub.config
         self.traffic = TrafficScreen(
@@ -81,10 +89,15 @@ class PicentralApp(App[None]):
     def tick(self) -> None:
         if not self.is_running or not self.traffic.is_mounted:  # shutting down
             return
+        now = time.monotonic()
+        if self.flooded and now - self.last_drain < 1 / FLOOD_HZ:
+            return
+        self.last_drain = now
         snap = self.hub.store.drain(RECENT_PER_TICK)
+        rate = self.rate.sample(snap.total)
+        self.flooded = rate > FLOOD_RATE
         with self.batch_update():
             self.traffic.apply(snap)
-            rate = self.rate.sample(snap.total)
             for header in self.query_headers():
                 header.address = self.hub.broker_address
                 header.total = snap.total
