@@ -148,3 +148,23 @@ async def wait_until(pilot, predicate: Callable[[], object], timeout: float = 10
             return
         await pilot.pause(0.05)
     raise AssertionError(f"condition not met within {timeout} s")
+
+
+@pytest.fixture
+def mosquitto_ws(tmp_path: Path) -> Iterator[Mosquitto]:
+    """A broker with a plain listener and a websockets listener on a second free port."""
+    from .brokers import free_port
+
+    ws_port = free_port()
+    broker = Mosquitto(
+        tmp_path,
+        [
+            "allow_anonymous true",
+            f"listener {ws_port} 127.0.0.1",
+            "protocol websockets",
+            "allow_anonymous true",
+        ],
+    ).start()
+    broker.ws_port = ws_port  # type: ignore[attr-defined]
+    yield broker
+    broker.stop()

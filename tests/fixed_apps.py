@@ -60,6 +60,8 @@ async def settle(pilot, topic: str | None = "devices/esp32-1/telemetry") -> None
     """Header frozen as connected, a topic selected, no blinking cursors."""
     from textual.widgets import Input, TextArea
 
+    from tui.widgets.message_log import MessageLog
+
     app = pilot.app
     app.post_message(HubEvent(ConnectionChanged(ConnectionState("connected"))))
     await pilot.pause(0.3)
@@ -69,4 +71,10 @@ async def settle(pilot, topic: str | None = "devices/esp32-1/telemetry") -> None
         widget.cursor_blink = False
     for widget in app.screen.query(TextArea):
         widget.cursor_blink = False
-    await pilot.pause(0.3)
+    # the log follows its newest row after a refresh: wait until it got there
+    log = app.traffic.query_one(MessageLog)
+    for _ in range(100):
+        await pilot.pause(0.05)
+        if log.max_scroll_y > 0 and log.scroll_y == log.max_scroll_y:
+            break
+    await pilot.pause(0.2)

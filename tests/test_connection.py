@@ -193,3 +193,40 @@ def test_qos0_while_disconnected_is_refused_with_a_reason(tmp_path):
         assert r.outcome == "queued"
     finally:
         svc.stop()
+
+
+def test_websockets_transport(mosquitto_ws):
+    svc, _ = _service(mosquitto_ws.ws_port, transport="websockets", ws_path="/mqtt")
+    svc.start()
+    try:
+        _wait(lambda: svc.connected)
+        Client(mosquitto_ws.port).publish("ws/hello", "over websockets")
+        _wait(lambda: svc.store.count("ws/hello") == 1)
+        assert svc.store.last("ws/hello").payload == b"over websockets"
+    finally:
+        svc.stop()
+
+
+async def test_mqtt5_properties_in_the_payload_pane(mosquitto):
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.properties import Properties
+
+    app = PicentralApp(Hub(config_for(mosquitto.port)))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_until(pilot, lambda: app.hub.mqtt.connected)
+        pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+        pub.connect("127.0.0.1", mosquitto.port)
+        pub.loop_start()
+        props = Properties(PacketTypes.PUBLISH)
+        props.ContentType = "application/json"
+        props.UserProperty = ("sensor", "[b]bme280[/b]")
+        pub.publish("v5/pane", b'{"t": 1}', qos=1, properties=props).wait_for_publish(5)
+        pub.disconnect()
+        pub.loop_stop()
+        await wait_until(pilot, lambda: app.hub.store.count("v5/pane") == 1)
+        await pilot.pause(0.2)
+        app.traffic.show_topic("v5/pane")
+        await pilot.pause(0.3)
+        text = screen_text(app)
+        assert "ContentType: application/json" in text
+        assert "[b]bme280[/b]" in text  # shown literally

@@ -135,3 +135,13 @@ async def test_clear_retained_asks_then_clears(ready):
         assert late.received("old/board/status") == []  # the broker forgot it
     finally:
         late.close()
+
+
+async def test_command_palette_opens_the_publish_dialog(ready):
+    app, pilot, _ = ready
+    await pilot.press("ctrl+p")
+    await pilot.pause(0.2)
+    await pilot.press(*"Publish")
+    await pilot.pause(0.5)
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: isinstance(app.screen, PublishModal))

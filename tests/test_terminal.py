@@ -96,3 +96,15 @@ def test_publish_from_the_real_terminal(mosquitto, tmux, tmp_path):
         assert "Traceback" not in tmux.screen()
     finally:
         sub.close()
+
+
+def test_demo_works_on_a_bare_machine(tmux, tmp_path):
+    """`picentral demo`: its own broker on a free port, a simulated fleet, no config."""
+    tmux.start(
+        f"{PICENTRAL} demo", {"XDG_STATE_HOME": str(tmp_path / "state"), "TERM": "xterm-256color"}
+    )
+    screen = tmux.wait_for("(embedded broker)")
+    assert "mqtt://127.0.0.1:" in screen
+    tmux.wait_for("● connected")
+    tmux.wait_for("devices/esp32-")  # telemetry of the simulated fleet in the log
+    tmux.keys("q")

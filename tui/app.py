@@ -60,6 +60,7 @@ class PicentralApp(App[None]):
 
     def on_mount(self) -> None:
         self.install_screen(self.traffic, "traffic")
+        self.install_screen(HelpModal(), "help")  # built once: `?` opens it at once
         self.push_screen("traffic")
         self.hub.set_event_sink(lambda event: self.post_message(HubEvent(event)))
         if self.start_hub:
@@ -126,7 +127,8 @@ class PicentralApp(App[None]):
             self.switch_screen(name)
 
     def action_help(self) -> None:
-        self.push_screen(HelpModal())
+        if not isinstance(self.screen, HelpModal):
+            self.push_screen("help")
 
     def action_publish(self) -> None:
         modal = PublishModal(
@@ -147,21 +149,23 @@ class PicentralApp(App[None]):
         self.report_publish(self.hub.mqtt.clear_retained(topic), cleared=True)
 
     def report_publish(self, r: PublishResult, cleared: bool = False) -> None:
+        topic = r.topic if len(r.topic) <= 60 else r.topic[:59] + "…"
         what = "retained message cleared" if cleared else r.outcome
         if r.outcome == "failed":
-            self.notify(f"{r.detail}", title="not published", severity="error")
+            self.notify(f"not published: {r.detail}", title=topic, severity="error")
         elif r.outcome == "queued":
-            self.notify(
-                "queued — will be sent on reconnect", title=f"QoS {r.qos}", severity="warning"
-            )
+            self.notify("queued — will be sent on reconnect", title=topic, severity="warning")
         elif r.outcome == "sent" and r.qos:
-            self.notify(f"sent, waiting for the broker's ack (QoS {r.qos})", title=what)
+            self.notify(f"{what}, waiting for the broker's ack (QoS {r.qos})", title=topic)
         else:
-            self.notify(f"{what} (QoS {r.qos})", title=r.topic[:60])
+            self.notify(f"{what} (QoS {r.qos})", title=topic)
 
-    def notify(self, message: str, *, markup: bool = False, **kwargs) -> None:  # type: ignore[override]
+    def notify(  # type: ignore[override]
+        self, message: str, *, title: str = "", markup: bool = False, **kwargs
+    ) -> None:
         """Notifications carry topics and broker texts: never parse them as markup."""
-        super().notify(literal(message, keep_newlines=True), markup=markup, **kwargs)
+        text = literal(message, keep_newlines=True)
+        super().notify(text, title=literal(title), markup=markup, **kwargs)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

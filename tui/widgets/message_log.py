@@ -50,17 +50,20 @@ class MessageLog(ScrollView, can_focus=True):
     # --- writing --------------------------------------------------------------------
 
     def add(self, messages: Iterable[Message], skipped: int = 0) -> None:
+        """Called once per tick with what arrived since the last one."""
         if self.paused:
             self.missed += skipped + sum(1 for _ in messages)
             self._retitle()
             return
-        if not self._append(messages, skipped):
-            return
-        self.virtual_size = Size(self.size.width, len(self.rows))
-        if self.follow:
-            # after the refresh: a log that just outgrew its height has no scrollbar yet
-            self.scroll_end(animate=False, x_axis=False)
-        self.refresh()
+        if self._append(messages, skipped):
+            self.virtual_size = Size(self.size.width, len(self.rows))
+            self.refresh()
+            if self.follow:
+                # after the refresh: a log that just outgrew its height has no scrollbar yet
+                self.scroll_end(animate=False, x_axis=False)
+        elif self.follow and self.scroll_y < self.max_scroll_y:
+            # that deferred scroll can run before the layout caught up; by now it has
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
 
     def on_resize(self) -> None:
         # rows written before the first layout: now that the height is known, show the end
