@@ -70,9 +70,14 @@ class BrokerConfig(_Section):
         return v
 
     @model_validator(mode="after")
-    def _client_cert_pair(self) -> BrokerConfig:
+    def _consistent(self) -> BrokerConfig:
         if bool(self.cert_file) != bool(self.key_file):
             raise ValueError("cert_file and key_file go together")
+        if self.embedded == "always" and not self.is_loopback:
+            raise ValueError(
+                "the embedded broker listens on loopback only: with embedded = "
+                '"always", host must be 127.0.0.1 or localhost'
+            )
         return self
 
     @property

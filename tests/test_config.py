@@ -45,6 +45,7 @@ def test_repo_config_toml_is_exactly_the_builtin_defaults():
         ('[broker]\ncert_file = "c.pem"\n', "cert_file and key_file go together"),
         ('[[publish.preset]]\nname = "x"\ntopic = "a/+"\n', "publish.preset.0.topic"),
         ("[broker\nhost=1", "not valid TOML"),
+        ('[broker]\nhost = "10.0.0.2"\nembedded = "always"\n', "loopback only"),
     ],
 )
 def test_bad_config_exits_2_with_one_line(tmp_path, toml, expected):
