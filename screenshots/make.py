@@ -47,8 +47,14 @@ async def publish(pilot) -> None:
     pilot.app.screen.query_one("#payload", TextArea).text = '{"led": 1,\n "blink": 3}'
 
 
+async def devices(pilot) -> None:
+    await settle(pilot)
+    await pilot.press("2")
+    await pilot.pause(0.3)
+
+
 async def main() -> None:
-    for name, steps in (("traffic", traffic), ("publish", publish)):
+    for name, steps in (("traffic", traffic), ("publish", publish), ("devices", devices)):
         print(await shoot(name, steps))
 
 

@@ -123,6 +123,33 @@ class UiConfig(_Section):
         return float(v) if isinstance(v, int) and not isinstance(v, bool) else v
 
 
+CONVENTION_NAMES = ("generic", "tasmota", "esphome", "homie", "homeassistant")
+
+
+class DevicesConfig(_Section):
+    conventions: list[Literal["generic", "tasmota", "esphome", "homie", "homeassistant"]] = Field(
+        default_factory=lambda: list(CONVENTION_NAMES)
+    )
+    generic_status_topics: list[str] = Field(default_factory=lambda: ["devices/+/status"])
+    stale_after_s: Annotated[float, Field(gt=0)] = 120
+
+    @field_validator("stale_after_s", mode="before")
+    @classmethod
+    def _int_is_float(cls, v: object) -> object:
+        return float(v) if isinstance(v, int) and not isinstance(v, bool) else v
+
+    @field_validator("generic_status_topics")
+    @classmethod
+    def _one_plus_for_the_id(cls, v: list[str]) -> list[str]:
+        for pattern in v:
+            problem = topic_filter_problem(pattern)
+            if problem is None and (pattern.split("/").count("+") != 1 or "#" in pattern):
+                problem = "needs exactly one + level, where the device id is, and no #"
+            if problem:
+                raise ValueError(f"{pattern!r}: {problem}")
+        return v
+
+
 class PublishPreset(_Section):
     name: str
     topic: str
@@ -152,6 +179,7 @@ class Config(_Section):
     broker: BrokerConfig = Field(default_factory=BrokerConfig)
     hub: HubConfig = Field(default_factory=HubConfig)
     ui: UiConfig = Field(default_factory=UiConfig)
+    devices: DevicesConfig = Field(default_factory=DevicesConfig)
     publish: PublishConfig = Field(default_factory=PublishConfig)
     source: str = Field(default="built-in defaults", exclude=True)
 

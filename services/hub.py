@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from .broker import EmbeddedBroker, port_is_listening
 from .config import Config
+from .device_service import DeviceService
 from .events import Notice
 from .mqtt import MqttService
 from .store import MessageStore
@@ -34,7 +35,22 @@ class Hub:
         self.mqtt = MqttService(
             config.broker, self.store, status_topic=self.topic("status"), on_event=self.emit
         )
+        self.devices = DeviceService(
+            config.devices,
+            self.store,
+            base_topic=config.hub.base_topic,
+            publish=self._publish_retained,
+            on_event=self.emit,
+            clock=clock,
+        )
         self._started = threading.Event()
+
+    def _publish_retained(self, topic: str, payload: bytes) -> bool:
+        """Hub state topics: only while connected (the next change publishes anew)."""
+        if not self.mqtt.connected:
+            return False
+        result = self.mqtt.publish(topic, payload, qos=1, retain=True, report=False)
+        return result.outcome != "failed"
 
     def topic(self, *parts: str) -> str:
         return "/".join((self.config.hub.base_topic, *parts))
@@ -72,10 +88,12 @@ class Hub:
             self.mqtt.cfg = b.model_copy(update={"protocol": "3.1.1"})  # amqtt speaks 3.1.1 only
             self.emit(Notice(f"nothing listened on {b.host}:{b.port}: embedded broker started"))
         self.mqtt.start()
+        self.devices.start()
         self._started.set()
 
     def stop(self) -> None:
         if self._started.is_set():
+            self.devices.stop()
             self.mqtt.stop()
         if self.embedded is not None:
             self.embedded.stop()

@@ -118,7 +118,7 @@ class MqttService:
         self._state = ConnectionState("stopped")
         self._delay: float | None = None  # mirrors paho's backoff to say "retry in N s"
         self._attempts = 0
-        self._pending: dict[int, tuple[str, int]] = {}
+        self._pending: dict[int, tuple[str, int, bool]] = {}  # mid → topic, qos, report
         self._acked: dict[int, float] = {}  # mids acked before publish() returned
         self._client: _Client | None = None  # built by start(), from the cfg of that moment
 
@@ -225,7 +225,9 @@ class MqttService:
             return
         self._delay = None
         self._attempts = 0
-        opts = SubscribeOptions(qos=2) if self.v5 else 2  # qos 2 so messages keep their own QoS
+        # qos 2: messages arrive with their own QoS; retain-as-published (MQTT 5): the
+        # retained flag says whether the publisher retained it, not only on subscribe
+        opts = SubscribeOptions(qos=2, retainAsPublished=True) if self.v5 else 2
         client.subscribe([(f, opts) for f in self.cfg.subscriptions])
         if self.status_topic:
             client.publish(self.status_topic, b"online", qos=1, retain=True)
@@ -269,9 +271,9 @@ class MqttService:
                 if len(self._acked) > 1000:
                     self._acked = {k: t for k, t in self._acked.items() if now - t < 60}
                 return
-        topic, qos = entry
-        if qos == 0:
-            return  # already reported as "sent"
+        topic, qos, report = entry
+        if qos == 0 or not report:
+            return  # QoS 0 was reported as "sent"; the hub's own state topics stay quiet
         failed = getattr(reason, "is_failure", False)
         outcome = "failed" if failed else ("delivered" if qos else "sent")
         self._emit(PublishResult(topic, qos, outcome, str(reason) if failed else "", mid))
@@ -279,9 +281,16 @@ class MqttService:
     # --- commands (any thread) -----------------------------------------------------
 
     def publish(
-        self, topic: str, payload: bytes | str, qos: int = 0, retain: bool = False
+        self,
+        topic: str,
+        payload: bytes | str,
+        qos: int = 0,
+        retain: bool = False,
+        *,
+        report: bool = True,
     ) -> PublishResult:
-        """Publish and say what happened now; QoS 1/2 later report `delivered` as an event."""
+        """Publish and say what happened now; QoS 1/2 later report `delivered` as an event
+        (unless report=False: the hub's own state topics)."""
         problem = topic_problem(topic)
         if problem:
             return PublishResult(topic, qos, "failed", problem)
@@ -303,7 +312,7 @@ class MqttService:
             if self._acked.pop(info.mid, None) is not None:
                 return PublishResult(topic, qos, "delivered" if qos else "sent", "", info.mid)
             if info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS or qos:
-                self._pending[info.mid] = (topic, qos)
+                self._pending[info.mid] = (topic, qos, report)
         if qos == 0:
             return PublishResult(topic, qos, "sent", "", info.mid)
         if info.rc == MQTTErrorCode.MQTT_ERR_NO_CONN:

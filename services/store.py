@@ -84,6 +84,7 @@ class MessageStore:
         self._log: deque[Message] = deque(maxlen=log_size)
         self._new_topics: list[str] = []
         self._changed: set[str] = set()
+        self._watchers: list[set[str]] = []  # changed topics, one set per other consumer
         self._total = 0
         self._drained_seq = 0
 
@@ -112,6 +113,8 @@ class MessageStore:
             entry.last = msg
             self._log.append(msg)
             self._changed.add(topic)
+            for watched in self._watchers:
+                watched.add(topic)
 
     # --- UI thread ------------------------------------------------------------------------
 
@@ -137,6 +140,25 @@ class MessageStore:
             self._drained_seq = total
         recent.reverse()
         return Snapshot(total, new_topics, changed, recent, arrived - take)
+
+    def watch(self) -> int:
+        """A cursor for another consumer (the device roster): `changes(cursor)` returns
+        what changed since its previous call, independent of the screen's drain."""
+        with self._lock:
+            self._watchers.append(set(self._topics))
+            return len(self._watchers) - 1
+
+    def changes(self, cursor: int) -> list[TopicState]:
+        """The topics changed since the last call, oldest last message first."""
+        with self._lock:
+            names, self._watchers[cursor] = self._watchers[cursor], set()
+            states = [
+                TopicState(t, e.count, e.last)  # type: ignore[arg-type]
+                for t in names
+                if (e := self._topics.get(t)) is not None and e.last is not None
+            ]
+        states.sort(key=lambda st: st.last.seq)
+        return states
 
     def topics(self) -> list[str]:
         with self._lock:

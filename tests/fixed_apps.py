@@ -31,6 +31,7 @@ def fixed_hub() -> Hub:
     for i, dev in enumerate(("esp32-1", "esp32-2", "esp32-cam")):
         add(f"devices/{dev}/status", b"online", 1, True)
         at(1 + i * 0.1)
+    add("devices/esp32-cam/image", b"\xff\xd8\xff\xe0" + bytes(48_000), 0, False)
     for step in range(40):
         at(2 + step * 5)
         for i, dev in enumerate(("esp32-1", "esp32-2")):
@@ -47,7 +48,27 @@ def fixed_hub() -> Hub:
         add("greenhouse/soil/moisture", f"{40 + step % 9 * 0.7:.1f} %".encode(), 0, False)
     add("devices/esp32-1/cmd", b'{"led":1}', 1, False)
     add("garden/valve/state", b"[bold red]OPEN[/] \x1b[31m", 0, True)
-    add("devices/esp32-cam/image", b"\xff\xd8\xff\xe0" + bytes(48_000), 0, False)
+    # a mixed fleet: one board of each convention, one gone, one silent
+    at(205)
+    add("tele/plug-kitchen/LWT", b"Online", 1, True)
+    add("tele/plug-kitchen/STATE", b'{"UptimeSec": 93600, "Wifi": {"Signal": -67}}', 0, False)
+    add("tele/plug-garage/LWT", b"Offline", 1, True)
+    add("porch-light/status", b"online", 1, True)
+    add("homie/boiler/$state", b"ready", 1, True)
+    add("homie/boiler/$name", b"Boiler room", 1, True)
+    add("homie/5/attic-fan/$state", b"sleeping", 1, True)
+    add(
+        "homeassistant/switch/pump/config",
+        b'{"avty_t": "pump/avail", "cmd_t": "pump/set", "dev": {"ids": ["pump-01"], '
+        b'"name": "Garden pump", "sw": "2.1"}}',
+        0,
+        True,
+    )
+    add("pump/avail", b"online", 1, True)
+    hub.devices.step()
+    at(300)  # esp32-cam spoke last at 1.2 s (status and a frame): stale by now
+    add("devices/esp32-1/telemetry", b'{"temp": 22.6, "rssi": -61}', 0, False)
+    hub.devices.step()
     return hub
 
 

@@ -34,3 +34,12 @@ def test_help_screen(snap_compare):
         await pilot.pause(0.2)
 
     assert snap_compare(fixed_app(), terminal_size=SIZE, run_before=open_help)
+
+
+def test_devices_screen_with_a_mixed_fleet(snap_compare):
+    async def open_devices(pilot) -> None:
+        await settle(pilot)
+        await pilot.press("2")
+        await pilot.pause(0.3)
+
+    assert snap_compare(fixed_app(), terminal_size=SIZE, run_before=open_devices)

@@ -71,7 +71,7 @@ async def test_sys_topics_have_their_own_branch(mosquitto):
 
 
 async def test_pause_freezes_the_log_and_resume_catches_up(mosquitto, client_factory):
-    app = PicentralApp(Hub(config_for(mosquitto.port, subscriptions=["#"])))
+    app = PicentralApp(Hub(config_for(mosquitto.port, subscriptions=["a/#"])))
     async with app.run_test(size=(160, 48)) as pilot:
         await connected(app, pilot)
         esp = client_factory(mosquitto.port)

@@ -12,12 +12,15 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
+from services.device_service import DeviceChanged
+from services.devices import Device, device_topics, presence_topics
 from services.events import ConnectionChanged, Notice, PublishResult
 from services.hub import Hub
 from services.payload import literal
 from services.store import RateMeter
 
 from .messages import HubEvent
+from .screens.devices import DevicesScreen
 from .screens.help import HelpModal
 from .screens.publish import PublishModal, PublishRequest
 from .screens.traffic import TrafficScreen
@@ -38,6 +41,7 @@ class PicentralApp(App[None]):
     TITLE = "picentral"
     BINDINGS = [
         Binding("1", "show('traffic')", "Traffic"),
+        Binding("2", "show('devices')", "Devices"),
         Binding("p", "publish", "Publish"),
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit", "Quit"),
@@ -48,6 +52,7 @@ class PicentralApp(App[None]):
         self.hub = hub
         self.start_hub = start_hub
         self.rate = RateMeter()
+        self.connection = hub.mqtt.state  # as last reported
         self.flooded = False
         self.last_drain = 0.0
         self.published: list[PublishRequest] = []
@@ -55,11 +60,13 @@ class PicentralApp(App[None]):
         self.traffic = TrafficScreen(
             hub.store, log_lines=cfg.ui.log_lines, max_preview=cfg.ui.max_payload_preview
         )
+        self.devices_screen = DevicesScreen(hub.devices)
 
     # --- lifecycle -----------------------------------------------------------------------
 
     def on_mount(self) -> None:
         self.install_screen(self.traffic, "traffic")
+        self.install_screen(self.devices_screen, "devices")
         self.install_screen(HelpModal(), "help")  # built once: `?` opens it at once
         self.push_screen("traffic")
         self.hub.set_event_sink(lambda event: self.post_message(HubEvent(event)))
@@ -99,8 +106,11 @@ class PicentralApp(App[None]):
         self.flooded = rate > FLOOD_RATE
         with self.batch_update():
             self.traffic.apply(snap)
+            if self.screen is self.devices_screen:
+                self.devices_screen.refresh_roster()
             for header in self.query_headers():
                 header.address = self.hub.broker_address
+                header.state = self.connection  # also for screens composed later
                 header.total = snap.total
                 header.rate = rate
                 header.embedded = self.hub.embedded is not None
@@ -113,12 +123,21 @@ class PicentralApp(App[None]):
     def on_hub_event(self, message: HubEvent) -> None:
         event = message.event
         if isinstance(event, ConnectionChanged):
+            self.connection = event.state
             for header in self.query_headers():
                 header.state = event.state
         elif isinstance(event, PublishResult):
             self.report_publish(event)
         elif isinstance(event, Notice):
             self.notify(event.text, severity=event.severity)
+        elif isinstance(event, DeviceChanged):
+            d = event.device
+            if d.state == "online":
+                self.notify(f"{d.id} is back ({d.convention})", title="device online")
+            else:
+                self.notify(
+                    f"{d.id} is {d.state} ({d.convention})", title="device lost", severity="warning"
+                )
 
     # --- actions -------------------------------------------------------------------------
 
@@ -144,6 +163,18 @@ class PicentralApp(App[None]):
         self.published = [p for p in self.published if p.topic != request.topic] + [request]
         result = self.hub.mqtt.publish(request.topic, request.payload, request.qos, request.retain)
         self.report_publish(result)
+
+    def forget_device(self, device: Device) -> None:
+        """Clear the device's retained messages on the broker and drop it from the roster."""
+        store = self.hub.store
+        topics = store.topics()
+        presence = set(presence_topics(device, topics))
+        for topic in device_topics(device, topics):
+            last = store.last(topic)
+            if topic in presence or (last is not None and last.retain):
+                self.hub.mqtt.clear_retained(topic)
+        self.hub.devices.forget(device.key)
+        self.notify(f"{device.id} forgotten", title=device.convention)
 
     def clear_retained(self, topic: str) -> None:
         self.report_publish(self.hub.mqtt.clear_retained(topic), cleared=True)
@@ -174,6 +205,9 @@ class PicentralApp(App[None]):
             "Traffic",
             "Topic tree, payloads and the live log (1)",
             lambda: self.action_show("traffic"),
+        )
+        yield SystemCommand(
+            "Devices", "The boards that are online (2)", lambda: self.action_show("devices")
         )
         yield SystemCommand(
             "Pause / resume the log",

@@ -1,0 +1,151 @@
+"""Devices against a real Mosquitto: conventions, Last Will, staleness, the roster topic."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from services.hub import Hub
+from tui.app import PicentralApp
+from tui.widgets.device_table import DeviceTable
+
+from .conftest import Client, config_for, screen_text, wait_until
+from .test_config import REPO
+
+
+def _wait(predicate, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.02)
+    raise AssertionError("condition not met")
+
+
+def states(hub: Hub) -> dict[str, str]:
+    return {k: d.state for k, d in hub.devices.snapshot()[1].items()}
+
+
+def test_every_convention_from_a_real_client(mosquitto):
+    hub = Hub(config_for(mosquitto.port))
+    hub.start()
+    fleet = Client(mosquitto.port)
+    try:
+        _wait(lambda: hub.mqtt.connected)
+        fleet.publish("devices/esp32-1/status", "online", retain=True)
+        fleet.publish("tele/plug-2/LWT", "Online", retain=True)
+        fleet.publish("tele/plug-3/LWT", "Offline", retain=True)
+        fleet.publish("kitchen/status", "online", retain=True)
+        fleet.publish("homie/boiler/$state", "ready", retain=True)
+        fleet.publish("homie/5/garage/$state", "sleeping", retain=True)
+        fleet.publish(
+            "homeassistant/switch/pump/config",
+            json.dumps(
+                {
+                    "avty_t": "pump/avail",
+                    "pl_avail": "UP",
+                    "pl_not_avail": "DOWN",
+                    "cmd_t": "pump/set",
+                    "dev": {"ids": ["pump-01"]},
+                }
+            ),
+            retain=True,
+        )
+        fleet.publish("pump/avail", "UP", retain=True)
+        expected = {
+            "generic:esp32-1": "online",
+            "tasmota:plug-2": "online",
+            "tasmota:plug-3": "offline",
+            "esphome:kitchen": "online",
+            "homie:boiler": "online",
+            "homie:garage": "sleeping",
+            "homeassistant:pump-01": "online",
+        }
+        _wait(lambda: states(hub) == expected)
+    finally:
+        fleet.close()
+        hub.stop()
+
+
+def test_last_will_turns_a_killed_board_offline(mosquitto, tmp_path):
+    hub = Hub(config_for(mosquitto.port))
+    hub.start()
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[broker]\nport = {mosquitto.port}\nprotocol = "3.1.1"\n')
+    board = subprocess.Popen(
+        [sys.executable, "-m", "tui.cli", "--config", str(cfg), "simulate", "--devices", "1"],
+        cwd=REPO,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait(lambda: states(hub).get("generic:esp32-1") == "online", timeout=20)
+        os.kill(board.pid, signal.SIGKILL)  # no DISCONNECT: the broker publishes the Will
+        _wait(lambda: states(hub).get("generic:esp32-1") == "offline", timeout=20)
+    finally:
+        board.kill()
+        hub.stop()
+
+
+def test_staleness_follows_the_injected_clock(mosquitto):
+    now = [1_000_000.0]
+    cfg = config_for(mosquitto.port, subscriptions=["devices/#"])
+    cfg = cfg.model_copy(update={"devices": cfg.devices.model_copy(update={"stale_after_s": 30})})
+    hub = Hub(cfg, clock=lambda: now[0])
+    hub.start()
+    try:
+        _wait(lambda: hub.mqtt.connected)
+        Client(mosquitto.port).publish("devices/quiet/status", "online")
+        _wait(lambda: states(hub).get("generic:quiet") == "online")
+        now[0] += 29
+        hub.devices.step()
+        assert states(hub)["generic:quiet"] == "online"
+        now[0] += 2
+        hub.devices.step()
+        assert states(hub)["generic:quiet"] == "stale"
+    finally:
+        hub.stop()
+
+
+async def test_devices_screen_and_the_roster_topic_agree(mosquitto, client_factory):
+    app = PicentralApp(Hub(config_for(mosquitto.port)))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_until(pilot, lambda: app.hub.mqtt.connected)
+        watcher = client_factory(mosquitto.port, subscribe="picentral/devices")
+        fleet = client_factory(mosquitto.port)
+        fleet.publish("devices/a1/status", "online", retain=True)
+        fleet.publish("devices/a1/telemetry", '{"rssi": -48, "ip": "10.1.1.1", "fw": "2.0"}')
+        fleet.publish("tele/p9/LWT", "Offline", retain=True)
+        await pilot.press("2")
+        table = app.screen.query_one(DeviceTable)
+        await wait_until(pilot, lambda: table.row_count == 2)
+        await wait_until(pilot, lambda: "-48 dBm" in screen_text(app))
+        assert "1 online / 2 known" in screen_text(app)
+
+        def roster() -> list[dict]:
+            got = watcher.received("picentral/devices")
+            return json.loads(got[-1]) if got else []
+
+        await wait_until(
+            pilot, lambda: {d["id"]: d["rssi"] for d in roster()} == {"a1": -48, "p9": None}
+        )
+        shown = {str(table.get_row(k)[0]): str(table.get_row(k)[2]) for k in table.rows}
+        assert shown == {d["id"]: d["state"] for d in roster()}
+
+        # a board going away is announced
+        fleet.publish("devices/a1/status", "offline", retain=True)
+        await wait_until(
+            pilot, lambda: any("a1 is offline" in str(n.message) for n in app._notifications)
+        )
+
+        # forgetting it clears its retained status on the broker
+        table.move_cursor(row=table.get_row_index("generic:a1"))
+        await pilot.press("delete")
+        await pilot.press("y")
+        await wait_until(pilot, lambda: table.row_count == 1)
+        late = client_factory(mosquitto.port, subscribe="devices/#")
+        await pilot.pause(0.5)
+        assert late.received("devices/a1/status") == []
