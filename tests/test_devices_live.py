@@ -149,3 +149,46 @@ async def test_devices_screen_and_the_roster_topic_agree(mosquitto, client_facto
         late = client_factory(mosquitto.port, subscribe="devices/#")
         await pilot.pause(0.5)
         assert late.received("devices/a1/status") == []
+
+
+def test_simulated_mixed_fleet_and_churn(mosquitto):
+    from services.simulator import Fleet
+
+    hub = Hub(config_for(mosquitto.port))
+    hub.start()
+    fleet = Fleet(config_for(mosquitto.port).broker, devices=4, rate=5, flavour="mixed")
+    fleet.start()
+    try:
+        expected = {"generic:esp32-1", "tasmota:tasmota-2", "esphome:esphome-3", "homie:homie-4"}
+        _wait(lambda: {k for k, s in states(hub).items() if s == "online"} == expected, 20)
+        tasmota = next(d for d in fleet.devices if d.id == "tasmota-2")
+        tasmota.drop()  # no DISCONNECT: the broker publishes "Offline", then it reconnects
+        _wait(lambda: states(hub)["tasmota:tasmota-2"] == "offline", 20)
+        _wait(lambda: states(hub)["tasmota:tasmota-2"] == "online", 20)
+    finally:
+        fleet.stop()
+        hub.stop()
+
+
+async def test_command_box_publishes_to_the_device_command_topic(mosquitto, client_factory):
+    from textual.widgets import Input
+
+    from tui.screens.device import DeviceModal
+
+    app = PicentralApp(Hub(config_for(mosquitto.port)))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_until(pilot, lambda: app.hub.mqtt.connected)
+        board = client_factory(mosquitto.port, subscribe="cmnd/#")
+        board.publish("tele/plug-5/LWT", "Online", retain=True)
+        board.publish("tele/plug-5/STATE", '{"UptimeSec": 10, "Wifi": {"Signal": -70}}')
+        await pilot.press("2")
+        table = app.screen.query_one(DeviceTable)
+        await wait_until(pilot, lambda: table.row_count == 1)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, DeviceModal))
+        text = screen_text(app)
+        assert "tele/plug-5/STATE" in text and "-70 dBm" in text
+        assert app.screen.query_one("#command-topic", Input).value == "cmnd/plug-5/POWER"
+        await pilot.press(*"TOGGLE", "enter")
+        assert board.wait_for("cmnd/plug-5/POWER") == b"TOGGLE"
+        await wait_until(pilot, lambda: "✔" in screen_text(app))

@@ -13,6 +13,7 @@ from pathlib import Path
 from platformdirs import user_log_path
 
 from services.config import Config, ConfigError, load_config
+from services.simulator import FLAVOURS
 
 log = logging.getLogger("picentral")
 
@@ -37,6 +38,17 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="HZ",
         help="telemetry messages per second per device",
     )
+    sim.add_argument(
+        "--flavour",
+        choices=[*FLAVOURS, "mixed"],
+        default="generic",
+        help="the firmware convention the devices speak (mixed: each in turn)",
+    )
+    sim.add_argument(
+        "--churn",
+        action="store_true",
+        help="now and then a device drops off without DISCONNECT and comes back",
+    )
     return parser
 
 
@@ -55,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     if command == "serve":
         return run_serve(config)
     if command == "simulate":
-        return run_simulate(config, args.devices, args.rate)
+        return run_simulate(config, args.devices, args.rate, args.flavour, args.churn)
     return 2
 
 
@@ -107,7 +119,7 @@ def run_demo(config: Config) -> int:
     config = config.model_copy(update={"broker": broker_cfg})
     embedded = EmbeddedBroker("127.0.0.1", port)
     embedded.start()
-    fleet = Fleet(broker_cfg, devices=5, rate=1.0)
+    fleet = Fleet(broker_cfg, devices=8, rate=1.0, flavour="mixed", churn=True)
     fleet.start()
     return run_dashboard(config, embedded=embedded, fleet=fleet)
 
@@ -151,17 +163,19 @@ def run_serve(config: Config) -> int:
     return 0
 
 
-def run_simulate(config: Config, devices: int, rate: float) -> int:
+def run_simulate(config: Config, devices: int, rate: float, flavour: str, churn: bool) -> int:
     from services.simulator import Fleet
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    fleet = Fleet(config.broker, devices=devices, rate=rate)
+    fleet = Fleet(config.broker, devices=devices, rate=rate, flavour=flavour, churn=churn)
     fleet.start()
     log.info(
-        "%d simulated devices on %s at %.2f msg/s each; Ctrl+C stops",
+        "%d simulated %s devices on %s at %.2f msg/s each%s; Ctrl+C stops",
         devices,
+        flavour,
         config.broker.address,
         rate,
+        ", with churn" if churn else "",
     )
     _wait_for_signal()
     fleet.stop()

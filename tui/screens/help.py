@@ -13,10 +13,16 @@ from textual.widgets import Static
 
 KEYS = [
     ("1", "Traffic: topic tree, payload, chart, live log"),
+    ("2", "Devices: the boards, whatever firmware (enter: details and commands)"),
     ("p", "publish (the topic is prefilled with the selected one)"),
     ("/", "filter the log: an MQTT filter (sensors/#, devices/+/status) or text; esc clears"),
     ("space", "pause / resume the live log"),
-    ("delete", "clear the retained message of the selected topic (asks first)"),
+    (
+        "delete",
+        "Traffic: clear the selected topic's retained message; Devices: forget the "
+        "device (both ask first)",
+    ),
+    ("s", "Devices: sort by state, name, last seen, signal"),
     ("?", "this help"),
     ("ctrl+p", "command palette"),
     ("q", "quit"),

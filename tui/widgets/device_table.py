@@ -10,6 +10,7 @@ from services.payload import literal
 
 COLUMNS = ("device", "convention", "state", "seen", "ip", "rssi", "uptime", "fw", "msg/min")
 SORTS = ("state", "device", "seen", "rssi")  # `s` cycles through these
+_AGE_WINDOW_MIN = 200
 
 _STATE_STYLE = {
     "online": "bold green",
@@ -53,7 +54,9 @@ def duration(seconds: int | None) -> str:
 class DeviceTable(DataTable):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
-        self._shown: dict[str, tuple] = {}
+        self._shown: dict[str, tuple] = {}  # cells on screen, by device key
+        self._synced: dict[str, Device] = {}  # the device those cells were made from
+        self._age_from = 0
         self.sort_by = "state"
 
     def on_mount(self) -> None:
@@ -77,12 +80,25 @@ class DeviceTable(DataTable):
         )
 
     def sync(self, devices: dict[str, Device], now: float) -> None:
-        """Make the table show `devices`: add, remove and update only what differs."""
+        """Make the table show `devices`: add, remove and update only what differs.
+
+        Devices are immutable and replaced when they change, so identity says which
+        changed; the time columns ("seen", msg/min) age for all, and are refreshed for a
+        rotating tenth of the rows per call (at 5,000 devices a full pass costs ~75 ms).
+        """
         for key in [k for k in self._shown if k not in devices]:
             self.remove_row(key)
             del self._shown[key]
+            del self._synced[key]
+        keys = list(devices)
+        window = max(_AGE_WINDOW_MIN, len(keys) // 10)
+        due = set(keys[self._age_from : self._age_from + window])
+        self._age_from = self._age_from + window if self._age_from + window < len(keys) else 0
         added = False
         for key, device in devices.items():
+            if self._synced.get(key) is device and key not in due:
+                continue
+            self._synced[key] = device
             cells = self.cells(device, now)
             before = self._shown.get(key)
             if before is None:
