@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import paho.mqtt.client as mqtt
 
 from services.events import ConnectionChanged, PublishResult
@@ -12,7 +10,7 @@ from services.mqtt import MqttService
 from services.store import MessageStore
 from tui.app import PicentralApp
 
-from .conftest import Client, config_for, screen_text, wait_until
+from .conftest import Client, config_for, screen_text, wait_for, wait_until
 
 
 def header(app) -> str:
@@ -68,26 +66,17 @@ def _service(port: int, **broker) -> tuple[MqttService, list[object]]:
     return MqttService(cfg, MessageStore(), on_event=events.append), events
 
 
-def _wait(predicate, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.02)
-    raise AssertionError("condition not met")
-
-
 def test_password_broker_connects_with_the_right_credentials(mosquitto_password):
     svc, _ = _service(mosquitto_password.port, username="pi", password="s3cret-Pa55")
     svc.start()
     try:
-        _wait(lambda: svc.connected)
+        wait_for(lambda: svc.connected)
         pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
         pub.username_pw_set("pi", "s3cret-Pa55")
         pub.connect("127.0.0.1", mosquitto_password.port)
         pub.loop_start()
         pub.publish("secure/x", "ok", qos=1).wait_for_publish(5)
-        _wait(lambda: svc.store.count("secure/x") == 1)
+        wait_for(lambda: svc.store.count("secure/x") == 1)
         pub.disconnect()
         pub.loop_stop()
     finally:
@@ -99,8 +88,8 @@ def test_wrong_password_says_so_and_keeps_retrying(mosquitto_password):
     svc.start()
     try:
         states = lambda: [e.state for e in events if isinstance(e, ConnectionChanged)]  # noqa: E731
-        _wait(lambda: any("bad user name or password" in s.reason for s in states()))
-        _wait(lambda: sum(s.status == "error" and s.retry_at is not None for s in states()) >= 2)
+        wait_for(lambda: any("bad user name or password" in s.reason for s in states()))
+        wait_for(lambda: sum(s.status == "error" and s.retry_at is not None for s in states()) >= 2)
         assert svc._client is not None and svc._client._thread.is_alive()  # no crash
         assert not svc.connected
         assert all("wrong" not in s.reason for s in states())  # the secret is never shown
@@ -126,13 +115,13 @@ def test_tls_broker_with_ca_and_client_certificate(mosquitto_tls, tls_files):
     )
     svc.start()
     try:
-        _wait(lambda: svc.connected)
+        wait_for(lambda: svc.connected)
         result = svc.publish("tls/hello", "secure", qos=1)
         assert result.outcome == "sent"
-        _wait(
+        wait_for(
             lambda: any(isinstance(e, PublishResult) and e.outcome == "delivered" for e in events)
         )
-        _wait(lambda: svc.store.count("tls/hello") == 1)
+        wait_for(lambda: svc.store.count("tls/hello") == 1)
     finally:
         svc.stop()
 
@@ -146,7 +135,7 @@ def test_tls_without_the_ca_explains_the_certificate_error(mosquitto_tls, tls_fi
     )
     svc.start()
     try:
-        _wait(
+        wait_for(
             lambda: any(
                 isinstance(e, ConnectionChanged) and "certificate not trusted" in e.state.reason
                 for e in events
@@ -160,7 +149,7 @@ def test_mqtt5_properties_reach_the_store(mosquitto):
     svc, _ = _service(mosquitto.port)
     svc.start()
     try:
-        _wait(lambda: svc.connected)
+        wait_for(lambda: svc.connected)
         from paho.mqtt.packettypes import PacketTypes
         from paho.mqtt.properties import Properties
 
@@ -171,7 +160,7 @@ def test_mqtt5_properties_reach_the_store(mosquitto):
         props.ContentType = "application/json"
         props.UserProperty = ("sensor", "bme280")
         pub.publish("v5/x", b"{}", qos=1, properties=props).wait_for_publish(5)
-        _wait(lambda: svc.store.count("v5/x") == 1)
+        wait_for(lambda: svc.store.count("v5/x") == 1)
         got = svc.store.last("v5/x").properties.json()
         assert got["ContentType"] == "application/json"
         assert ["sensor", "bme280"] in [list(p) for p in got["UserProperty"]]
@@ -199,9 +188,9 @@ def test_websockets_transport(mosquitto_ws):
     svc, _ = _service(mosquitto_ws.ws_port, transport="websockets", ws_path="/mqtt")
     svc.start()
     try:
-        _wait(lambda: svc.connected)
+        wait_for(lambda: svc.connected)
         Client(mosquitto_ws.port).publish("ws/hello", "over websockets")
-        _wait(lambda: svc.store.count("ws/hello") == 1)
+        wait_for(lambda: svc.store.count("ws/hello") == 1)
         assert svc.store.last("ws/hello").payload == b"over websockets"
     finally:
         svc.stop()

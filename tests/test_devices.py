@@ -204,3 +204,13 @@ def test_any_sequence_folds_into_valid_states(messages, now):
     assert all(d.state in STATES for d in r.devices.values())
     assert r.errors == 0
     json.dumps(r.to_json())  # the roster topic can always be published
+
+
+def test_only_the_configured_conventions_and_status_topics():
+    r = Roster(make_conventions(["generic"], ["boards/+/presence"], "picentral"))
+    r.apply("boards/b1/presence", b"online", 1.0)
+    r.apply("devices/d1/status", b"online", 1.0)  # not a configured pattern
+    r.apply("tele/t1/LWT", b"Online", 1.0)  # tasmota not enabled
+    r.apply("node/status", b"online", 1.0)  # esphome not enabled
+    assert {k: d.state for k, d in r.devices.items()} == {"generic:b1": "online"}
+    assert r.devices["generic:b1"].command_topics == ("boards/b1/cmd",)

@@ -7,23 +7,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 from services.hub import Hub
 from tui.app import PicentralApp
 from tui.widgets.device_table import DeviceTable
 
-from .conftest import Client, config_for, screen_text, wait_until
+from .conftest import Client, config_for, screen_text, wait_for, wait_until
 from .test_config import REPO
-
-
-def _wait(predicate, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.02)
-    raise AssertionError("condition not met")
 
 
 def states(hub: Hub) -> dict[str, str]:
@@ -35,7 +25,7 @@ def test_every_convention_from_a_real_client(mosquitto):
     hub.start()
     fleet = Client(mosquitto.port)
     try:
-        _wait(lambda: hub.mqtt.connected)
+        wait_for(lambda: hub.mqtt.connected)
         fleet.publish("devices/esp32-1/status", "online", retain=True)
         fleet.publish("tele/plug-2/LWT", "Online", retain=True)
         fleet.publish("tele/plug-3/LWT", "Offline", retain=True)
@@ -65,7 +55,7 @@ def test_every_convention_from_a_real_client(mosquitto):
             "homie:garage": "sleeping",
             "homeassistant:pump-01": "online",
         }
-        _wait(lambda: states(hub) == expected)
+        wait_for(lambda: states(hub) == expected)
     finally:
         fleet.close()
         hub.stop()
@@ -82,9 +72,9 @@ def test_last_will_turns_a_killed_board_offline(mosquitto, tmp_path):
         stderr=subprocess.DEVNULL,
     )
     try:
-        _wait(lambda: states(hub).get("generic:esp32-1") == "online", timeout=20)
+        wait_for(lambda: states(hub).get("generic:esp32-1") == "online", timeout=20)
         os.kill(board.pid, signal.SIGKILL)  # no DISCONNECT: the broker publishes the Will
-        _wait(lambda: states(hub).get("generic:esp32-1") == "offline", timeout=20)
+        wait_for(lambda: states(hub).get("generic:esp32-1") == "offline", timeout=20)
     finally:
         board.kill()
         hub.stop()
@@ -97,9 +87,9 @@ def test_staleness_follows_the_injected_clock(mosquitto):
     hub = Hub(cfg, clock=lambda: now[0])
     hub.start()
     try:
-        _wait(lambda: hub.mqtt.connected)
+        wait_for(lambda: hub.mqtt.connected)
         Client(mosquitto.port).publish("devices/quiet/status", "online")
-        _wait(lambda: states(hub).get("generic:quiet") == "online")
+        wait_for(lambda: states(hub).get("generic:quiet") == "online")
         now[0] += 29
         hub.devices.step()
         assert states(hub)["generic:quiet"] == "online"
@@ -160,11 +150,11 @@ def test_simulated_mixed_fleet_and_churn(mosquitto):
     fleet.start()
     try:
         expected = {"generic:esp32-1", "tasmota:tasmota-2", "esphome:esphome-3", "homie:homie-4"}
-        _wait(lambda: {k for k, s in states(hub).items() if s == "online"} == expected, 20)
+        wait_for(lambda: {k for k, s in states(hub).items() if s == "online"} == expected, 20)
         tasmota = next(d for d in fleet.devices if d.id == "tasmota-2")
         tasmota.drop()  # no DISCONNECT: the broker publishes "Offline", then it reconnects
-        _wait(lambda: states(hub)["tasmota:tasmota-2"] == "offline", 20)
-        _wait(lambda: states(hub)["tasmota:tasmota-2"] == "online", 20)
+        wait_for(lambda: states(hub)["tasmota:tasmota-2"] == "offline", 20)
+        wait_for(lambda: states(hub)["tasmota:tasmota-2"] == "online", 20)
     finally:
         fleet.stop()
         hub.stop()

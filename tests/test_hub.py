@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import psutil
 import pytest
@@ -17,17 +16,8 @@ from services.hub import Hub
 from services.simulator import Fleet
 
 from .brokers import free_port, wait_listening
-from .conftest import Client, config_for
+from .conftest import Client, config_for, wait_for
 from .test_config import REPO
-
-
-def _wait(predicate, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.02)
-    raise AssertionError("condition not met")
 
 
 def test_embedded_broker_serves_a_real_paho_client():
@@ -69,7 +59,7 @@ def test_hub_starts_the_embedded_broker_when_nothing_listens():
     hub.start()
     try:
         assert hub.embedded is not None
-        _wait(lambda: hub.mqtt.connected)
+        wait_for(lambda: hub.mqtt.connected)
         assert hub.mqtt.cfg.protocol == "3.1.1"  # amqtt speaks 3.1.1 only
         assert any("embedded broker started" in getattr(n, "text", "") for n in notices)
         sub = Client(port, subscribe="picentral/status")
@@ -84,7 +74,7 @@ def test_hub_uses_a_running_broker_instead(mosquitto):
     hub.start()
     try:
         assert hub.embedded is None
-        _wait(lambda: hub.mqtt.connected)
+        wait_for(lambda: hub.mqtt.connected)
     finally:
         hub.stop()
 
@@ -92,45 +82,42 @@ def test_hub_uses_a_running_broker_instead(mosquitto):
 def test_status_is_online_then_offline_on_clean_stop(mosquitto):
     hub = Hub(config_for(mosquitto.port))
     hub.start()
-    _wait(lambda: hub.mqtt.connected)
+    wait_for(lambda: hub.mqtt.connected)
     watcher = Client(mosquitto.port, subscribe="picentral/status")
     assert watcher.wait_for("picentral/status") == b"online"
     hub.stop()
-    _wait(lambda: watcher.received("picentral/status")[-1:] == [b"offline"])
+    wait_for(lambda: watcher.received("picentral/status")[-1:] == [b"offline"])
     watcher.close()
 
 
-def test_status_last_will_fires_when_the_hub_dies(mosquitto, tmp_path):
+def start_serve(port: int, tmp_path) -> tuple[subprocess.Popen, Client]:
+    """`picentral serve` against the broker, and a client watching its status (online)."""
     cfg = tmp_path / "c.toml"
-    cfg.write_text(f'[broker]\nport = {mosquitto.port}\nembedded = "never"\nkeepalive = 5\n')
+    cfg.write_text(f'[broker]\nport = {port}\nembedded = "never"\nkeepalive = 5\n')
     proc = subprocess.Popen(
         [sys.executable, "-m", "tui.cli", "--config", str(cfg), "serve"],
         cwd=REPO,
         stderr=subprocess.PIPE,
         text=True,
     )
-    watcher = Client(mosquitto.port, subscribe="picentral/status")
+    watcher = Client(port, subscribe="picentral/status")
+    wait_for(lambda: watcher.received("picentral/status")[-1:] == [b"online"], timeout=20)
+    return proc, watcher
+
+
+def test_status_last_will_fires_when_the_hub_dies(mosquitto, tmp_path):
+    proc, watcher = start_serve(mosquitto.port, tmp_path)
     try:
-        _wait(lambda: watcher.received("picentral/status")[-1:] == [b"online"], timeout=20)
         proc.kill()  # no DISCONNECT: the broker publishes the Last Will
-        _wait(lambda: watcher.received("picentral/status")[-1:] == [b"offline"], timeout=20)
+        wait_for(lambda: watcher.received("picentral/status")[-1:] == [b"offline"], timeout=20)
     finally:
         proc.kill()
         watcher.close()
 
 
 def test_serve_stops_cleanly_on_sigterm(mosquitto, tmp_path):
-    cfg = tmp_path / "c.toml"
-    cfg.write_text(f'[broker]\nport = {mosquitto.port}\nembedded = "never"\n')
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tui.cli", "--config", str(cfg), "serve"],
-        cwd=REPO,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    watcher = Client(mosquitto.port, subscribe="picentral/status")
+    proc, watcher = start_serve(mosquitto.port, tmp_path)
     try:
-        _wait(lambda: watcher.received("picentral/status")[-1:] == [b"online"], timeout=20)
         os.kill(proc.pid, signal.SIGTERM)
         assert proc.wait(10) == 0
         assert watcher.received("picentral/status")[-1:] == [b"offline"]
@@ -155,7 +142,7 @@ def test_simulated_fleet_speaks_the_generic_convention(mosquitto):
         assert json.loads(watcher.wait_for("devices/esp32-2/state")) == {"led": 1}
     finally:
         fleet.stop()
-    _wait(lambda: watcher.received("devices/esp32-1/status")[-1:] == [b"offline"])
+    wait_for(lambda: watcher.received("devices/esp32-1/status")[-1:] == [b"offline"])
     watcher.close()
 
 
