@@ -150,6 +150,36 @@ class DevicesConfig(_Section):
         return v
 
 
+class CameraConfig(_Section):
+    backend: Literal["auto", "picamera2", "rpicam", "testpattern", "none"] = "auto"
+    width: Annotated[int, Field(ge=16, le=9152)] = 1920
+    height: Annotated[int, Field(ge=16, le=6944)] = 1080
+    jpeg_quality: Annotated[int, Field(ge=1, le=100)] = 85
+    preview_fps: Annotated[float, Field(gt=0, le=30)] = 2
+    capture_dir: str = "~/picentral/captures"
+    keep_last: Annotated[int, Field(ge=1)] = 1000
+    interval_s: Annotated[float, Field(ge=0)] = 0
+    image_topics: list[str] = Field(default_factory=lambda: ["+/camera/image", "esp32/+/image"])
+
+    @field_validator("preview_fps", "interval_s", mode="before")
+    @classmethod
+    def _int_is_float(cls, v: object) -> object:
+        return float(v) if isinstance(v, int) and not isinstance(v, bool) else v
+
+    @field_validator("image_topics")
+    @classmethod
+    def _valid_filters(cls, v: list[str]) -> list[str]:
+        for f in v:
+            problem = topic_filter_problem(f)
+            if problem:
+                raise ValueError(f"{f!r}: {problem}")
+        return v
+
+    @property
+    def folder(self) -> Path:
+        return Path(self.capture_dir).expanduser()
+
+
 class PublishPreset(_Section):
     name: str
     topic: str
@@ -180,6 +210,7 @@ class Config(_Section):
     hub: HubConfig = Field(default_factory=HubConfig)
     ui: UiConfig = Field(default_factory=UiConfig)
     devices: DevicesConfig = Field(default_factory=DevicesConfig)
+    camera: CameraConfig = Field(default_factory=CameraConfig)
     publish: PublishConfig = Field(default_factory=PublishConfig)
     source: str = Field(default="built-in defaults", exclude=True)
 

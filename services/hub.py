@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 
 from .broker import EmbeddedBroker, port_is_listening
+from .camera import CameraService
 from .config import Config
 from .device_service import DeviceService
 from .events import Notice
@@ -43,7 +44,19 @@ class Hub:
             on_event=self.emit,
             clock=clock,
         )
+        self.camera = CameraService(
+            config.camera,
+            publish=self._publish_quietly,
+            base_topic=config.hub.base_topic,
+            on_event=self.emit,
+            clock=clock,
+        )
+        self.mqtt.on_topic(self.topic("camera", "capture"), lambda _p: self.camera.trigger("mqtt"))
         self._started = threading.Event()
+
+    def _publish_quietly(self, topic: str, payload: bytes) -> object:
+        """Camera frames and meta: QoS 1 (kept while reconnecting), not retained, no toast."""
+        return self.mqtt.publish(topic, payload, qos=1, report=False)
 
     def _publish_retained(self, topic: str, payload: bytes) -> bool:
         """Hub state topics: only while connected (the next change publishes anew)."""
@@ -89,11 +102,13 @@ class Hub:
             self.emit(Notice(f"nothing listened on {b.host}:{b.port}: embedded broker started"))
         self.mqtt.start()
         self.devices.start()
+        self.camera.start()
         self._started.set()
 
     def stop(self) -> None:
         if self._started.is_set():
             self.devices.stop()
+            self.camera.stop()
             self.mqtt.stop()
         if self.embedded is not None:
             self.embedded.stop()

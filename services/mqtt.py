@@ -121,8 +121,15 @@ class MqttService:
         self._pending: dict[int, tuple[str, int, bool]] = {}  # mid → topic, qos, report
         self._acked: dict[int, float] = {}  # mids acked before publish() returned
         self._client: _Client | None = None  # built by start(), from the cfg of that moment
+        self._hooks: dict[str, Callable[[bytes], None]] = {}  # exact topic → quick callback
 
     # --- lifecycle --------------------------------------------------------------------
+
+    def on_topic(self, topic: str, callback: Callable[[bytes], None]) -> None:
+        """Call `callback(payload)` on paho's thread for each message on exactly `topic`
+        (control topics of the hub). It must return at once. The topic is subscribed to
+        even when the configured subscriptions do not cover it."""
+        self._hooks[topic] = callback
 
     @property
     def v5(self) -> bool:
@@ -228,7 +235,11 @@ class MqttService:
         # qos 2: messages arrive with their own QoS; retain-as-published (MQTT 5): the
         # retained flag says whether the publisher retained it, not only on subscribe
         opts = SubscribeOptions(qos=2, retainAsPublished=True) if self.v5 else 2
-        client.subscribe([(f, opts) for f in self.cfg.subscriptions])
+        filters = list(self.cfg.subscriptions)
+        filters += [
+            t for t in self._hooks if not any(mqtt.topic_matches_sub(f, t) for f in filters)
+        ]
+        client.subscribe([(f, opts) for f in filters])
         if self.status_topic:
             client.publish(self.status_topic, b"online", qos=1, retain=True)
         self._set_state(ConnectionState("connected"))
@@ -257,7 +268,12 @@ class MqttService:
             # attribute beyond the 4 of an empty one; `isEmpty()` costs 6 µs.
             if props is not None and len(props.__dict__) <= _EMPTY_PROPERTIES_ATTRS:
                 props = None
-            self._add(m.topic, m.payload, m.qos, m.retain, props)
+            topic = m.topic
+            self._add(topic, m.payload, m.qos, m.retain, props)
+            if self._hooks:
+                hook = self._hooks.get(topic)
+                if hook is not None:
+                    hook(m.payload)
         except Exception:
             log.exception("cannot store a message")
 

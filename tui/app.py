@@ -12,6 +12,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
+from services.camera import CaptureDone, CaptureFailed
 from services.device_service import DeviceChanged
 from services.devices import Device, device_topics, presence_topics
 from services.events import ConnectionChanged, Notice, PublishResult
@@ -43,6 +44,7 @@ class PicentralApp(App[None]):
         Binding("1", "show('traffic')", "Traffic"),
         Binding("2", "show('devices')", "Devices"),
         Binding("p", "publish", "Publish"),
+        Binding("c", "capture", "Capture"),
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit", "Quit"),
     ]
@@ -130,6 +132,14 @@ class PicentralApp(App[None]):
             self.report_publish(event)
         elif isinstance(event, Notice):
             self.notify(event.text, severity=event.severity)
+        elif isinstance(event, CaptureDone):
+            c = event.capture
+            self.notify(
+                f"{c.path.name} · {c.width}×{c.height} · {c.bytes:,} bytes",
+                title=f"captured ({c.trigger})",
+            )
+        elif isinstance(event, CaptureFailed):
+            self.notify(event.error, title=f"capture failed ({event.trigger})", severity="error")
         elif isinstance(event, DeviceChanged):
             d = event.device
             if d.state == "online":
@@ -148,6 +158,12 @@ class PicentralApp(App[None]):
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpModal):
             self.push_screen("help")
+
+    def action_capture(self) -> None:
+        if self.hub.camera.trigger("key"):
+            self.notify(f"capturing with {self.hub.camera.reason}…", timeout=2)
+        else:
+            self.notify("a capture is already on its way", timeout=2)
 
     def action_publish(self) -> None:
         modal = PublishModal(

@@ -28,6 +28,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("demo", help="dashboard with an embedded broker and a simulated fleet")
     serve = sub.add_parser("serve", help="run the hub without a screen (systemd)")
     serve.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS)
+    cap = sub.add_parser("capture", help="one still capture (for cron and scripts)")
+    cap.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS)
+    cap.add_argument(
+        "--out",
+        metavar="FILE",
+        help="where to write the JPEG (default: a new file in camera.capture_dir)",
+    )
     sim = sub.add_parser("simulate", help="simulated ESP32 devices against the broker")
     sim.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS)
     sim.add_argument("--devices", type=int, default=4, metavar="N")
@@ -66,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_demo(config)
     if command == "serve":
         return run_serve(config)
+    if command == "capture":
+        return run_capture(config, args.out)
     if command == "simulate":
         return run_simulate(config, args.devices, args.rate, args.flavour, args.churn)
     return 2
@@ -116,7 +125,12 @@ def run_demo(config: Config) -> int:
             "embedded": "never",
         }
     )
-    config = config.model_copy(update={"broker": broker_cfg})
+    import tempfile
+
+    camera_cfg = config.camera.model_copy(
+        update={"backend": "testpattern", "capture_dir": tempfile.mkdtemp(prefix="picentral-demo-")}
+    )
+    config = config.model_copy(update={"broker": broker_cfg, "camera": camera_cfg})
     embedded = EmbeddedBroker("127.0.0.1", port)
     embedded.start()
     fleet = Fleet(broker_cfg, devices=8, rate=1.0, flavour="mixed", churn=True)
@@ -160,6 +174,40 @@ def run_serve(config: Config) -> int:
     _wait_for_signal()
     log.info("stopping")
     hub.stop()
+    return 0
+
+
+def run_capture(config: Config, out: str | None) -> int:
+    """One still, no screen, no broker: prints the file written."""
+    import os
+    import time
+    from pathlib import Path
+
+    from services.camera import CameraError, select_backend, write_capture
+
+    cam = config.camera
+    try:
+        backend, _reason = select_backend(cam)
+        if backend is None:
+            raise CameraError('the camera is disabled (camera.backend = "none")')
+        try:
+            jpeg = backend.still(cam.width, cam.height, cam.jpeg_quality)
+        finally:
+            backend.close()
+        if out:
+            target = Path(out).expanduser()
+            tmp = target.with_name(f".{target.name}.tmp")
+            tmp.write_bytes(jpeg)
+            os.replace(tmp, target)
+        else:
+            target = write_capture(cam.folder, jpeg, time.time())
+    except CameraError as e:
+        print(f"picentral: capture failed: {e}", file=sys.stderr)
+        return 1
+    except OSError as e:
+        print(f"picentral: capture failed: cannot write: {e}", file=sys.stderr)
+        return 1
+    print(target)
     return 0
 
 

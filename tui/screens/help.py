@@ -15,6 +15,7 @@ KEYS = [
     ("1", "Traffic: topic tree, payload, chart, live log"),
     ("2", "Devices: the boards, whatever firmware (enter: details and commands)"),
     ("p", "publish (the topic is prefilled with the selected one)"),
+    ("c", "capture a still now: written to camera.capture_dir, published on MQTT"),
     ("/", "filter the log: an MQTT filter (sensors/#, devices/+/status) or text; esc clears"),
     ("space", "pause / resume the live log"),
     (
