@@ -201,6 +201,10 @@ class SimulatedDevice:
         client.subscribe(self.flavour.command_filter())
 
     def _on_message(self, client: mqtt.Client, _u, msg: mqtt.MQTTMessage) -> None:
+        # only its own commands (seen in the demo: the embedded broker once delivered other
+        # devices' topics to a board after churn)
+        if not mqtt.topic_matches_sub(self.flavour.command_filter(), msg.topic):
+            return
         with contextlib.suppress(Exception):  # a board ignores what it does not understand
             self._send(self.flavour.on_command(msg.topic, msg.payload, self.state))
 
