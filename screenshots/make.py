@@ -53,8 +53,19 @@ async def devices(pilot) -> None:
     await pilot.pause(0.3)
 
 
+async def camera(pilot) -> None:
+    from tui.widgets.image_view import ImageView
+
+    await settle(pilot)
+    await pilot.press("3")
+    view = pilot.app.screen.query_one(ImageView)
+    while not str(view.border_title).startswith("Pi camera —"):
+        await pilot.pause(0.05)
+
+
 async def main() -> None:
-    for name, steps in (("traffic", traffic), ("publish", publish), ("devices", devices)):
+    shots = (("traffic", traffic), ("publish", publish), ("devices", devices), ("camera", camera))
+    for name, steps in shots:
         print(await shoot(name, steps))
 
 

@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,12 @@ class Backend:
     def still(self, width: int, height: int, quality: int) -> bytes:
         """One JPEG still."""
         raise NotImplementedError
+
+    def frame(self, fit: tuple[int, int]) -> Image.Image:
+        """A preview frame that fits in `fit` pixels (default: a small still)."""
+        from .images import decode
+
+        return decode(self.still(640, 480, 70), fit)
 
     def close(self) -> None:
         pass
@@ -75,8 +82,8 @@ class TestPattern(Backend):
             if x0 + bar > width:
                 draw.rectangle([0, 0, x0 + bar - width, height * 3 // 4], fill=colour)
         draw.rectangle([0, height * 3 // 4, width, height], fill=(24, 24, 32))
-        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(now)) + " UTC  picentral"
-        size = max(10, height // 12)
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(now)) + " UTC"
+        size = max(8, min(height // 12, width // 28))
         draw.text(
             (width // 20, height * 3 // 4 + height // 16),
             stamp,
@@ -89,6 +96,9 @@ class TestPattern(Backend):
         out = io.BytesIO()
         self.image(width, height).save(out, "JPEG", quality=quality)
         return out.getvalue()
+
+    def frame(self, fit: tuple[int, int]) -> Image.Image:
+        return self.image(*fit)
 
 
 class Picamera2Backend(Backend):
@@ -108,21 +118,34 @@ class Picamera2Backend(Backend):
             self.cam = Picamera2()
         except (IndexError, RuntimeError):
             raise CameraError(NO_CAMERA) from None
-        self._size: tuple[int, int] | None = None
+        self._running = False
+
+    def _preview(self) -> None:
+        """The camera runs in a preview configuration; stills switch mode for one frame."""
+        if not self._running:
+            config = self.cam.create_preview_configuration(
+                main={"size": (640, 480)}, lores={"size": (320, 240)}
+            )
+            self.cam.configure(config)
+            self.cam.start()
+            self._running = True
+
+    def frame(self, fit: tuple[int, int]) -> Image.Image:
+        try:
+            self._preview()
+            img = self.cam.capture_image("main").convert("RGB")
+        except RuntimeError as e:
+            raise CameraError(f"the camera failed: {e} — try `rpicam-hello`") from None
+        img.thumbnail(fit)
+        return img
 
     def still(self, width: int, height: int, quality: int) -> bytes:
         try:
-            if self._size != (width, height):
-                if self._size is not None:
-                    self.cam.stop()
-                self.cam.configure(
-                    self.cam.create_still_configuration(main={"size": (width, height)})
-                )
-                self.cam.start()
-                self._size = (width, height)
+            self._preview()
             self.cam.options["quality"] = quality
             out = io.BytesIO()
-            self.cam.capture_file(out, format="jpeg")
+            still = self.cam.create_still_configuration(main={"size": (width, height)})
+            self.cam.switch_mode_and_capture_file(still, out, format="jpeg")
             return out.getvalue()
         except RuntimeError as e:
             raise CameraError(f"the camera failed: {e} — try `rpicam-still -o test.jpg`") from None
@@ -177,12 +200,14 @@ class RpicamBackend(Backend):
         return done.stdout
 
 
-def select_backend(cfg: CameraConfig) -> tuple[Backend | None, str]:
+def select_backend(
+    cfg: CameraConfig, clock: Callable[[], float] = time.time
+) -> tuple[Backend | None, str]:
     """The backend to use and why (shown on the Camera screen)."""
     if cfg.backend == "none":
         return None, 'camera disabled (camera.backend = "none")'
     if cfg.backend == "testpattern":
-        return TestPattern(), 'test pattern (camera.backend = "testpattern")'
+        return TestPattern(clock), 'test pattern (camera.backend = "testpattern")'
     if cfg.backend == "picamera2":
         return Picamera2Backend(), "Picamera2"
     if cfg.backend == "rpicam":
@@ -202,7 +227,7 @@ def select_backend(cfg: CameraConfig) -> tuple[Backend | None, str]:
                 reasons.append(f"rpicam: {e}")
                 continue
         return backend, f"{backend.name} (auto)"
-    return TestPattern(), "test pattern (auto: " + "; ".join(reasons) + ")"
+    return TestPattern(clock), "test pattern (auto: " + "; ".join(reasons) + ")"
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,14 +324,18 @@ class CameraService:
         self._stop = False
         self._thread: threading.Thread | None = None
         self.last: Capture | None = None
+        self.recent: deque[Capture] = deque(maxlen=10)
+        self._use = threading.Lock()  # one user of the camera at a time: stills, previews
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="picentral-camera", daemon=True)
         self._thread.start()
 
-    def _open(self) -> None:
+    def open(self) -> None:
+        """Choose and open the backend (blocking: the camera thread calls it)."""
         try:
-            self.backend, self.reason = self._backend_choice or select_backend(self.cfg)
+            choice = self._backend_choice or select_backend(self.cfg, self._clock)
+            self.backend, self.reason = choice
         except CameraError as e:
             self.backend, self.reason = None, str(e)
 
@@ -320,7 +349,7 @@ class CameraService:
             return True
 
     def _run(self) -> None:
-        self._open()
+        self.open()
         next_timed = self._clock() + self.cfg.interval_s if self.cfg.interval_s else None
         while True:
             with self._wake:
@@ -345,7 +374,8 @@ class CameraService:
             self._emit(CaptureFailed(why, self.reason))
             return None
         try:
-            jpeg = self.backend.still(self.cfg.width, self.cfg.height, self.cfg.jpeg_quality)
+            with self._use:
+                jpeg = self.backend.still(self.cfg.width, self.cfg.height, self.cfg.jpeg_quality)
             ts = self._clock()
             with Image.open(io.BytesIO(jpeg)) as img:
                 width, height = img.size
@@ -365,11 +395,22 @@ class CameraService:
             return None
         result = Capture(path, len(jpeg), width, height, hashlib.sha256(jpeg).hexdigest(), why, ts)
         self.last = result
+        self.recent.appendleft(result)
         if self._publish is not None:
             self._publish(self.image_topic, jpeg)
             self._publish(self.meta_topic, json.dumps(result.meta()).encode())
         self._emit(CaptureDone(result))
         return result
+
+    def frame(self, fit: tuple[int, int]) -> Image.Image:
+        """A preview frame (any thread; waits while a still is being taken)."""
+        if self.backend is None:
+            raise CameraError(self.reason)
+        w, h = fit  # the camera's aspect ratio, not the pane's
+        aspect = self.cfg.width / self.cfg.height
+        w, h = (int(h * aspect), h) if w / h > aspect else (w, int(w / aspect))
+        with self._use:
+            return self.backend.frame((max(w, 8), max(h, 4)))
 
     def stop(self) -> None:
         with self._wake:

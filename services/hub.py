@@ -28,6 +28,7 @@ class Hub:
         clock: Callable[[], float] = time.time,
     ):
         self.config = config
+        self.now = clock  # the hub's time: message stamps, ages, staleness
         self._on_event = on_event
         self.store = MessageStore(
             history_per_topic=config.ui.history_per_topic, log_size=config.ui.log_lines, clock=clock

@@ -174,7 +174,7 @@ def preview(payload: bytes, max_bytes: int) -> Preview:
     if kind == "empty":
         return Preview(kind, "(empty payload)")
     if kind in ("jpeg", "png", "base64-jpeg"):
-        return Preview(kind, f"{kind} image, {len(payload):,} bytes", False)
+        return Preview(kind, f"{kind} image, {len(payload):,} bytes — press v to view it", False)
     if kind == "binary":
         return Preview(kind, hexdump(shown), truncated)
     if kind == "json" and not truncated:

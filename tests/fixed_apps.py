@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import json
 import math
+import tempfile
 
+from services.camera import TestPattern
 from services.config import parse_config
 from services.events import ConnectionChanged, ConnectionState
 from services.hub import Hub
@@ -16,7 +19,12 @@ T0 = 1_767_268_800.0  # 2026-01-01 12:00:00 UTC
 
 def fixed_hub() -> Hub:
     now = [T0]
-    cfg = parse_config({"broker": {"host": "127.0.0.1", "port": 1883, "embedded": "never"}})
+    cfg = parse_config(
+        {
+            "broker": {"host": "127.0.0.1", "port": 1883, "embedded": "never"},
+            "camera": {"backend": "testpattern", "capture_dir": tempfile.mkdtemp(prefix="pc-")},
+        }
+    )
     hub = Hub(cfg, clock=lambda: now[0])
     add = hub.store.add
 
@@ -69,6 +77,12 @@ def fixed_hub() -> Hub:
     at(300)  # esp32-cam spoke last at 1.2 s (status and a frame): stale by now
     add("devices/esp32-1/telemetry", b'{"temp": 22.6, "rssi": -61}', 0, False)
     hub.devices.step()
+    # the camera: a test pattern on the frozen clock, one capture, an ESP32-CAM frame
+    hub.camera.open()
+    hub.camera.capture("key")
+    frame = io.BytesIO()
+    TestPattern(lambda: T0).image(320, 240).save(frame, "JPEG", quality=80)
+    add("esp32/cam1/image", frame.getvalue(), 0, False)
     return hub
 
 

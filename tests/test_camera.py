@@ -80,11 +80,13 @@ def rpicam(tmp_path, monkeypatch):
 
 def test_picamera2_backend(picamera2):
     cam = Picamera2Backend()
-    jpeg = cam.still(1280, 720, 70)
+    frame = cam.frame((160, 96))  # previews run in a preview configuration
+    assert frame.size[0] <= 160 and frame.size[1] <= 96
+    assert cam.cam.config["use_case"] == "preview"
+    jpeg = cam.still(1280, 720, 70)  # a still switches mode for one capture, then back
     assert jpeg_size(jpeg) == (1280, 720)
     assert cam.cam.options["quality"] == 70
-    cam.still(1280, 720, 70)
-    assert picamera2.calls.count("configure") == 1  # reconfigured only when the size changes
+    assert cam.cam.config["use_case"] == "preview" and cam.cam.started
     cam.close()
     assert cam.cam.closed
 
@@ -136,7 +138,7 @@ def service(tmp_path, events, publish=None, **camera) -> CameraService:
 def test_captures_are_written_whole_sorted_and_bounded(tmp_path):
     events: list = []
     svc = service(tmp_path, events, keep_last=3)
-    svc._open()
+    svc.open()
     for _ in range(5):
         assert svc.capture("test") is not None
     files = sorted((tmp_path / "caps").iterdir())

@@ -43,3 +43,19 @@ def test_devices_screen_with_a_mixed_fleet(snap_compare):
         await pilot.pause(0.3)
 
     assert snap_compare(fixed_app(), terminal_size=SIZE, run_before=open_devices)
+
+
+def test_camera_screen_with_the_test_pattern(snap_compare):
+    async def open_camera(pilot) -> None:
+        from tui.widgets.image_view import ImageView
+
+        await settle(pilot)
+        await pilot.press("3")
+        view = pilot.app.screen.query_one(ImageView)
+        for _ in range(100):  # the preview is drawn by a worker thread
+            await pilot.pause(0.05)
+            if str(view.border_title).startswith("Pi camera —"):
+                break
+        await pilot.pause(0.3)
+
+    assert snap_compare(fixed_app(), terminal_size=SIZE, run_before=open_camera)

@@ -21,6 +21,7 @@ from services.payload import literal
 from services.store import RateMeter
 
 from .messages import HubEvent
+from .screens.camera import CameraScreen
 from .screens.devices import DevicesScreen
 from .screens.help import HelpModal
 from .screens.publish import PublishModal, PublishRequest
@@ -43,6 +44,7 @@ class PicentralApp(App[None]):
     BINDINGS = [
         Binding("1", "show('traffic')", "Traffic"),
         Binding("2", "show('devices')", "Devices"),
+        Binding("3", "show('camera')", "Camera"),
         Binding("p", "publish", "Publish"),
         Binding("c", "capture", "Capture"),
         Binding("question_mark", "help", "Help"),
@@ -69,6 +71,7 @@ class PicentralApp(App[None]):
     def on_mount(self) -> None:
         self.install_screen(self.traffic, "traffic")
         self.install_screen(self.devices_screen, "devices")
+        self.install_screen(CameraScreen(self.hub), "camera")
         self.install_screen(HelpModal(), "help")  # built once: `?` opens it at once
         self.push_screen("traffic")
         self.hub.set_event_sink(lambda event: self.post_message(HubEvent(event)))
@@ -225,6 +228,12 @@ class PicentralApp(App[None]):
         yield SystemCommand(
             "Devices", "The boards that are online (2)", lambda: self.action_show("devices")
         )
+        yield SystemCommand(
+            "Camera",
+            "Live preview, other cameras, captures (3)",
+            lambda: self.action_show("camera"),
+        )
+        yield SystemCommand("Capture", "Take a still now (c)", self.action_capture)
         yield SystemCommand(
             "Pause / resume the log",
             "Freeze the live log (space)",

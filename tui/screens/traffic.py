@@ -21,6 +21,7 @@ from ..widgets.payload_view import PayloadView
 from ..widgets.topic_tree import TopicNode, TopicTree
 from ..widgets.value_chart import ValueChart
 from .confirm import ConfirmModal
+from .image import ImageModal
 
 
 class TrafficScreen(Screen):
@@ -28,6 +29,7 @@ class TrafficScreen(Screen):
         Binding("slash", "filter", "Filter"),
         Binding("space", "toggle_pause", "Pause"),
         Binding("delete", "clear_retained", "Clear retained"),
+        Binding("v", "view_image", "View image"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
     ]
 
@@ -127,6 +129,13 @@ class TrafficScreen(Screen):
 
     def _refill_log(self) -> None:
         self.query_one(MessageLog).show(self.store.recent(self.log_lines))
+
+    def action_view_image(self) -> None:
+        message = self.store.last(self.selected) if self.selected else None
+        if message is None:
+            self.notify("Select a topic first.", severity="warning")
+            return
+        self.app.push_screen(ImageModal(message.topic, message.payload))
 
     def action_clear_retained(self) -> None:
         topic = self.selected
