@@ -38,7 +38,8 @@ def image_bytes(payload: bytes) -> bytes:
 
 def decode(payload: bytes, fit: tuple[int, int] | None = None) -> Image.Image:
     """Decode an image payload; with `fit`, shrink it to fit inside (w, h) pixels, using
-    JPEG's DCT scaling (`draft`) so a 1920×1080 frame is never decoded at full size."""
+    JPEG's DCT scaling (`draft`) so a 1920×1080 frame is never decoded at full size.
+    `info["source_size"]` keeps the size it was sent at."""
     if len(payload) > MAX_PAYLOAD:
         raise ImageError(f"{human_size(len(payload))} is too large to preview")
     data = image_bytes(payload)
@@ -63,6 +64,7 @@ def decode(payload: bytes, fit: tuple[int, int] | None = None) -> Image.Image:
     img = img.convert("RGB") if img.mode not in ("RGB", "RGBA") else img
     if fit is not None:
         img.thumbnail(fit, Image.Resampling.BILINEAR, reducing_gap=2.0)
+    img.info["source_size"] = (width, height)  # what was sent, not what is shown
     return img
 
 

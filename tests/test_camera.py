@@ -258,3 +258,63 @@ def test_capture_command_without_a_camera(tmp_path, rpicam, monkeypatch):
     assert done.returncode == 1
     assert done.stderr.strip() == f"picentral: capture failed: {NO_CAMERA}"
     assert not (tmp_path / "x.jpg").exists()
+
+
+def _bad_images() -> dict[str, bytes]:
+    good = io.BytesIO()
+    Pattern(lambda: 0).image(320, 240).save(good, "JPEG")
+    bomb = io.BytesIO()
+    Image.new("1", (50_000, 50_000)).save(bomb, "PNG")
+    return {
+        "truncated": (good.getvalue()[:1500], "damaged image"),
+        "bomb": (bomb.getvalue(), "decompression bomb"),
+        "random": (b"\xff\xd8\xff\xe0" + bytes(range(256)) * 64, "not a readable image"),
+        "huge": (b"\xff\xd8\xff" + bytes(20 * 1024 * 1024), "too large to preview"),
+        "base64": (b"/9j/" + b"QUJD" * 200, "not a readable image"),
+    }
+
+
+async def test_image_sources_and_bad_images(mosquitto, client_factory, tmp_path):
+    from textual.widgets import OptionList
+
+    from tui.screens.image import ImageModal
+    from tui.widgets.image_view import ImageView
+
+    from .conftest import screen_text
+
+    app = PicentralApp(hub_for(mosquitto.port, tmp_path))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_until(pilot, lambda: app.hub.mqtt.connected)
+        cam = client_factory(mosquitto.port)
+        frame = io.BytesIO()
+        Pattern(lambda: 0).image(320, 240).save(frame, "JPEG")
+        cam.publish("esp32/cam1/image", frame.getvalue())
+        bad = _bad_images()
+        for name, (payload, _) in bad.items():
+            cam.publish(f"esp32/{name}/image", payload)
+        await wait_until(pilot, lambda: app.hub.store.count("esp32/base64/image") == 1)
+        await pilot.press("3")
+        sources = app.screen.query_one("#sources", OptionList)
+        await wait_until(pilot, lambda: sources.option_count == 1 + 1 + len(bad))
+        view = app.screen.query_one(ImageView)
+
+        async def show(topic: str) -> str:
+            sources.highlighted = sources.get_option_index(topic)
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: str(view.border_title).startswith(topic))
+            await pilot.pause(0.1)
+            return screen_text(app)
+
+        assert "320×240" in await show("esp32/cam1/image")
+        for name, (_, why) in bad.items():
+            assert why in await show(f"esp32/{name}/image")
+        assert app.is_running
+        # the same from the Traffic screen's payload pane
+        await pilot.press("1")
+        app.traffic.show_topic("esp32/truncated/image")
+        await pilot.pause(0.2)
+        await pilot.press("v")
+        await wait_until(pilot, lambda: isinstance(app.screen, ImageModal))
+        await wait_until(pilot, lambda: "damaged image" in screen_text(app))
+        await pilot.press("escape")
+    assert not (tmp_path / "caps").exists() or list((tmp_path / "caps").iterdir()) == []

@@ -73,3 +73,9 @@ RENDERER = FastHalfcellRenderer()
 def pixels(image: Image, size: tuple[int, int]) -> Pixels:
     """rich-pixels Pixels of `image` resized to `size` (w, 2×rows) pixels."""
     return Pixels.from_image(image, resize=size, renderer=RENDERER)
+
+
+def source_size(image: Image) -> str:
+    """ "1920×1080": the size the picture was sent at (see services.images.decode)."""
+    w, h = image.info.get("source_size", image.size)
+    return f"{w}×{h}"

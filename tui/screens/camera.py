@@ -18,7 +18,7 @@ from services.camera import CameraError
 from services.images import ImageError, decode, fit_cells
 from services.payload import human_size, literal
 
-from ..pixels import pixels
+from ..pixels import pixels, source_size
 from ..widgets.broker_header import BrokerHeader
 from ..widgets.device_table import ago
 from ..widgets.image_view import ImageView
@@ -86,7 +86,7 @@ class CameraScreen(Screen):
                 if last is None:
                     raise ImageError("nothing received yet")
                 image = decode(last.payload, (cols * 2, rows * 4))
-                title = f"{literal(source)} — {image.width}×{image.height}"
+                title = f"{literal(source)} — {source_size(image)}"
             picture = pixels(image, fit_cells(image.size, cols, rows))
             error = None
         except (CameraError, ImageError) as e:

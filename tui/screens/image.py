@@ -11,7 +11,7 @@ from textual.worker import get_current_worker
 from services.images import ImageError, decode, fit_cells
 from services.payload import literal
 
-from ..pixels import pixels
+from ..pixels import pixels, source_size
 from ..widgets.image_view import ImageView
 
 
@@ -41,7 +41,7 @@ class ImageModal(ModalScreen[None]):
         try:
             image = decode(self.payload, (cols * 2, rows * 4))
             picture, error = pixels(image, fit_cells(image.size, cols, rows)), None
-            caption = f"{literal(self.topic)} — {image.width}×{image.height} shown"
+            caption = f"{literal(self.topic)} — {source_size(image)} shown"
         except ImageError as e:
             picture, error, caption = None, str(e), literal(self.topic)
         if not get_current_worker().is_cancelled:
