@@ -113,19 +113,21 @@ def hexdump(data: bytes, *, limit: int = 4096) -> str:
     return "\n".join(lines)
 
 
-def one_line(payload: bytes, width: int = 120) -> str:
+def one_line(payload: bytes, width: int = 120, size: int | None = None) -> str:
     """A single-line literal preview for logs and tree labels.
 
     Drawn for every visible log row at a message flood, so it looks only at the start of
-    the payload and never parses JSON (the payload pane does that).
+    the payload and never parses JSON (the payload pane does that). `size`: the real size
+    when `payload` is only the head of it.
     """
+    size = len(payload) if size is None else size
     if not payload:
         return "(empty)"
     kind = _image_kind(payload)
     if kind:
-        return f"<{kind} image, {human_size(len(payload))}>"
+        return f"<{kind} image, {human_size(size)}>"
     head = payload[: width * 4]
-    cut = len(payload) > len(head)
+    cut = size > len(head)
     try:
         text: str | None = head.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -133,7 +135,7 @@ def one_line(payload: bytes, width: int = 120) -> str:
         partial = cut and e.start >= len(head) - 3 and e.reason == "unexpected end of data"
         text = head[: e.start].decode("utf-8") if partial else None
     if text is None or _mostly_controls(text):
-        return f"<binary {human_size(len(payload))}> " + payload[: width // 3].hex(" ")
+        return f"<binary {human_size(size)}> " + payload[: width // 3].hex(" ")
     shown = literal(text)
     if len(shown) > width or cut:
         shown = shown[: width - 1] + "…"

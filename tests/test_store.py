@@ -112,3 +112,17 @@ def test_filter_topic_pattern_or_text():
     assert text.matches("x/rssi", b"")
     assert not text.matches("x/y", b"temp")
     assert MessageFilter("").matches("anything", b"")
+
+
+def test_big_payloads_are_kept_whole_only_as_the_last_message():
+    store = MessageStore(history_per_topic=10, log_size=100)
+    frame = b"\xff\xd8\xff" + bytes(700_000)
+    for _ in range(50):
+        store.add("cam/image", frame)
+    assert store.last("cam/image").payload == frame  # the payload pane and previews
+    logged = store.recent()[-1]
+    assert len(logged.payload) == 4096 and logged.length == 700_003
+    assert all(p == b"" for _, p in store.history("cam/image"))  # no 7 MB of history
+    from services.payload import one_line
+
+    assert one_line(logged.payload, 80, logged.length) == "<jpeg image, 683.6 KB>"

@@ -14,6 +14,8 @@ from textual.widgets import Static
 KEYS = [
     ("1", "Traffic: topic tree, payload, chart, live log"),
     ("2", "Devices: the boards, whatever firmware (enter: details and commands)"),
+    ("3", "Camera: live preview, other cameras' last frames, captures"),
+    ("v", "Traffic: view the selected topic's image payload"),
     ("p", "publish (the topic is prefilled with the selected one)"),
     ("c", "capture a still now: written to camera.capture_dir, published on MQTT"),
     ("/", "filter the log: an MQTT filter (sensors/#, devices/+/status) or text; esc clears"),

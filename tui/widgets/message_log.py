@@ -148,7 +148,7 @@ class MessageLog(ScrollView, can_focus=True):
             " ",
             safe(m.topic, "bold cyan"),
             "  ",
-            safe(one_line(m.payload, 160)),
+            safe(one_line(m.payload, 160, m.length)),
             no_wrap=True,
             end="",
         )
