@@ -115,6 +115,7 @@ class UiConfig(_Section):
     history_per_topic: Annotated[int, Field(ge=1, le=100_000)] = 100
     max_payload_preview: Annotated[int, Field(ge=64, le=16 * 1024 * 1024)] = 65536
     log_lines: Annotated[int, Field(ge=10, le=100_000)] = 1000
+    images: Literal["auto", "halfblock", "graphics"] = "auto"
 
     @field_validator("refresh_hz", mode="before")
     @classmethod

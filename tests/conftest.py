@@ -108,7 +108,7 @@ class Client:
         with self._lock:
             return [m.payload for m in self.messages if m.topic == topic]
 
-    def wait_for(self, topic: str, timeout: float = 10.0) -> bytes:
+    def wait_for(self, topic: str, timeout: float = 20.0) -> bytes:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             got = self.received(topic)
@@ -141,7 +141,7 @@ def screen_text(app) -> str:
     return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
 
 
-def wait_for(predicate: Callable[[], object], timeout: float = 10.0) -> None:
+def wait_for(predicate: Callable[[], object], timeout: float = 20.0) -> None:
     """Poll `predicate` until true (for tests without an app)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -151,7 +151,7 @@ def wait_for(predicate: Callable[[], object], timeout: float = 10.0) -> None:
     raise AssertionError(f"condition not met within {timeout} s")
 
 
-async def wait_until(pilot, predicate: Callable[[], object], timeout: float = 10.0) -> None:
+async def wait_until(pilot, predicate: Callable[[], object], timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():

@@ -318,3 +318,14 @@ async def test_image_sources_and_bad_images(mosquitto, client_factory, tmp_path)
         await wait_until(pilot, lambda: "damaged image" in screen_text(app))
         await pilot.press("escape")
     assert not (tmp_path / "caps").exists() or list((tmp_path / "caps").iterdir()) == []
+
+
+def test_timed_captures(tmp_path):
+    events: list = []
+    svc = service(tmp_path, events, interval_s=0.2)
+    svc.start()
+    try:
+        wait_for(lambda: sum(isinstance(e, CaptureDone) for e in events) >= 2)
+        assert {e.capture.trigger for e in events} == {"timer"}
+    finally:
+        svc.stop()

@@ -102,6 +102,9 @@ def test_staleness_follows_the_injected_clock(mosquitto):
 
 async def test_devices_screen_and_the_roster_topic_agree(mosquitto, client_factory):
     app = PicentralApp(Hub(config_for(mosquitto.port)))
+    said: list[str] = []  # every notification, also those Textual has already expired
+    notify = app.notify
+    app.notify = lambda message, **kw: (said.append(message), notify(message, **kw))[1]
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_until(pilot, lambda: app.hub.mqtt.connected)
         watcher = client_factory(mosquitto.port, subscribe="picentral/devices")
@@ -120,16 +123,16 @@ async def test_devices_screen_and_the_roster_topic_agree(mosquitto, client_facto
             return json.loads(got[-1]) if got else []
 
         await wait_until(
-            pilot, lambda: {d["id"]: d["rssi"] for d in roster()} == {"a1": -48, "p9": None}
+            pilot,
+            lambda: {d["id"]: d["rssi"] for d in roster()} == {"a1": -48, "p9": None},
+            timeout=20,
         )
         shown = {str(table.get_row(k)[0]): str(table.get_row(k)[2]) for k in table.rows}
         assert shown == {d["id"]: d["state"] for d in roster()}
 
         # a board going away is announced
         fleet.publish("devices/a1/status", "offline", retain=True)
-        await wait_until(
-            pilot, lambda: any("a1 is offline" in str(n.message) for n in app._notifications)
-        )
+        await wait_until(pilot, lambda: any("a1 is offline" in m for m in said), timeout=20)
 
         # forgetting it clears its retained status on the broker
         table.move_cursor(row=table.get_row_index("generic:a1"))

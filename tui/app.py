@@ -20,6 +20,7 @@ from services.hub import Hub
 from services.payload import literal
 from services.store import RateMeter
 
+from .graphics import Picture, halfblock
 from .messages import HubEvent
 from .screens.camera import CameraScreen
 from .screens.devices import DevicesScreen
@@ -51,9 +52,13 @@ class PicentralApp(App[None]):
         Binding("q", "quit", "Quit"),
     ]
 
-    def __init__(self, hub: Hub, *, start_hub: bool = True) -> None:
+    def __init__(
+        self, hub: Hub, *, start_hub: bool = True, picture: tuple[Picture, str] | None = None
+    ) -> None:
         super().__init__()
         self.hub = hub
+        # how images are drawn: half-block cells unless the CLI found terminal graphics
+        self.picture, self.picture_mode = picture or (halfblock, "half-block cells")
         self.start_hub = start_hub
         self.rate = RateMeter()
         self.connection = hub.mqtt.state  # as last reported

@@ -97,10 +97,12 @@ def run_dashboard(config: Config, embedded=None, fleet=None) -> int:
     from services.hub import Hub
 
     from .app import PicentralApp
+    from .graphics import choose
 
+    picture = choose(config.ui.images)  # textual-image asks the terminal before App.run()
     hub = Hub(config, embedded=embedded)
     try:
-        PicentralApp(hub).run()
+        PicentralApp(hub, picture=picture).run()
     finally:
         if fleet is not None:
             fleet.stop()

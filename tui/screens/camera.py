@@ -15,10 +15,11 @@ from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
 from services.camera import CameraError
-from services.images import ImageError, decode, fit_cells
+from services.images import ImageError, decode
 from services.payload import human_size, literal
 
-from ..pixels import pixels, source_size
+from ..graphics import fit_for
+from ..pixels import source_size
 from ..widgets.broker_header import BrokerHeader
 from ..widgets.device_table import ago
 from ..widgets.image_view import ImageView
@@ -79,15 +80,15 @@ class CameraScreen(Screen):
         camera = self.hub.camera
         try:
             if source == LIVE:
-                image = camera.frame((cols, rows * 2))
+                image = camera.frame(fit_for(self.app.picture, cols, rows))
                 title = f"Pi camera — {camera.reason}"
             else:
                 last = self.hub.store.last(source)
                 if last is None:
                     raise ImageError("nothing received yet")
-                image = decode(last.payload, (cols * 2, rows * 4))
+                image = decode(last.payload, fit_for(self.app.picture, cols, rows))
                 title = f"{literal(source)} — {source_size(image)}"
-            picture = pixels(image, fit_cells(image.size, cols, rows))
+            picture = self.app.picture(image, cols, rows)
             error = None
         except (CameraError, ImageError) as e:
             picture, error, title = None, str(e), literal(source if source != LIVE else "Pi camera")

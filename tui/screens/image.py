@@ -8,10 +8,11 @@ from textual.binding import Binding
 from textual.screen import ModalScreen
 from textual.worker import get_current_worker
 
-from services.images import ImageError, decode, fit_cells
+from services.images import ImageError, decode
 from services.payload import literal
 
-from ..pixels import pixels, source_size
+from ..graphics import fit_for
+from ..pixels import source_size
 from ..widgets.image_view import ImageView
 
 
@@ -39,8 +40,8 @@ class ImageModal(ModalScreen[None]):
     @work(thread=True, exclusive=True, group="image", exit_on_error=False)
     def render_image(self, cols: int, rows: int) -> None:
         try:
-            image = decode(self.payload, (cols * 2, rows * 4))
-            picture, error = pixels(image, fit_cells(image.size, cols, rows)), None
+            image = decode(self.payload, fit_for(self.app.picture, cols, rows))
+            picture, error = self.app.picture(image, cols, rows), None
             caption = f"{literal(self.topic)} — {source_size(image)} shown"
         except ImageError as e:
             picture, error, caption = None, str(e), literal(self.topic)
