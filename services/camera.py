@@ -402,6 +402,11 @@ class CameraService:
         self._emit(CaptureDone(result))
         return result
 
+    @property
+    def capturing(self) -> bool:
+        """A capture is waiting or running (the header shows it)."""
+        return self.busy or self._pending is not None
+
     def frame(self, fit: tuple[int, int]) -> Image.Image:
         """A preview frame (any thread; waits while a still is being taken)."""
         if self.backend is None:

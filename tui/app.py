@@ -124,6 +124,7 @@ class PicentralApp(App[None]):
                 header.total = snap.total
                 header.rate = rate
                 header.embedded = self.hub.embedded is not None
+                header.capturing = self.hub.camera.capturing
                 header.refresh()  # the "retry in N s" countdown
 
     def query_headers(self) -> Iterable[BrokerHeader]:

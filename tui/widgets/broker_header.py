@@ -26,6 +26,7 @@ class BrokerHeader(Widget):
     total: reactive[int] = reactive(0)
     rate: reactive[float] = reactive(0.0)
     paused: reactive[bool] = reactive(False)
+    capturing: reactive[bool] = reactive(False)
 
     def render(self) -> Text:
         icon, style = _STATE_STYLE.get(self.state.status, ("?", ""))
@@ -43,6 +44,8 @@ class BrokerHeader(Widget):
         text.append(f" · {self.rate:,.1f}/s")
         if self.paused:
             text.append("  ⏸ paused", style="bold magenta")
+        if self.capturing:
+            text.append("  ◉ capturing…", style="bold red")
         text.no_wrap = True
         text.overflow = "ellipsis"
         return text
