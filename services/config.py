@@ -15,7 +15,9 @@ from typing import Annotated, Literal
 
 from platformdirs import user_config_path
 from pydantic import (
+    AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     SecretStr,
@@ -24,7 +26,23 @@ from pydantic import (
     model_validator,
 )
 
+
+def _int_is_float(v: object) -> object:
+    # strict mode refuses 10 for a float; TOML users write 10, not 10.0
+    return float(v) if isinstance(v, int) and not isinstance(v, bool) else v
+
+
+def _valid_filters(v: list[str]) -> list[str]:
+    for f in v:
+        problem = topic_filter_problem(f)
+        if problem:
+            raise ValueError(f"{f!r}: {problem}")
+    return v
+
+
 Port = Annotated[int, Field(ge=1, le=65535)]
+Number = Annotated[float, BeforeValidator(_int_is_float)]
+TopicFilters = Annotated[list[str], AfterValidator(_valid_filters)]
 
 
 class ConfigError(Exception):
@@ -51,22 +69,13 @@ class BrokerConfig(_Section):
     key_file: str = ""
     tls_insecure: bool = False
     embedded: Literal["auto", "always", "never"] = "auto"
-    subscriptions: list[str] = Field(default_factory=lambda: ["#", "$SYS/#"])
+    subscriptions: TopicFilters = Field(default_factory=lambda: ["#", "$SYS/#"])
 
     @field_validator("host")
     @classmethod
     def _host_not_empty(cls, v: str) -> str:
         if not v.strip():
             raise ValueError("a host name or address, not empty")
-        return v
-
-    @field_validator("subscriptions")
-    @classmethod
-    def _valid_filters(cls, v: list[str]) -> list[str]:
-        for f in v:
-            problem = topic_filter_problem(f)
-            if problem:
-                raise ValueError(f"{f!r}: {problem}")
         return v
 
     @model_validator(mode="after")
@@ -111,17 +120,11 @@ class HubConfig(_Section):
 
 
 class UiConfig(_Section):
-    refresh_hz: Annotated[float, Field(gt=0, le=60)] = 10
+    refresh_hz: Annotated[Number, Field(gt=0, le=60)] = 10
     history_per_topic: Annotated[int, Field(ge=1, le=100_000)] = 100
     max_payload_preview: Annotated[int, Field(ge=64, le=16 * 1024 * 1024)] = 65536
     log_lines: Annotated[int, Field(ge=10, le=100_000)] = 1000
     images: Literal["auto", "halfblock", "graphics"] = "auto"
-
-    @field_validator("refresh_hz", mode="before")
-    @classmethod
-    def _int_is_float(cls, v: object) -> object:
-        # strict mode refuses 10 for a float; TOML users write 10, not 10.0
-        return float(v) if isinstance(v, int) and not isinstance(v, bool) else v
 
 
 CONVENTION_NAMES = ("generic", "tasmota", "esphome", "homie", "homeassistant")
@@ -132,12 +135,7 @@ class DevicesConfig(_Section):
         default_factory=lambda: list(CONVENTION_NAMES)
     )
     generic_status_topics: list[str] = Field(default_factory=lambda: ["devices/+/status"])
-    stale_after_s: Annotated[float, Field(gt=0)] = 120
-
-    @field_validator("stale_after_s", mode="before")
-    @classmethod
-    def _int_is_float(cls, v: object) -> object:
-        return float(v) if isinstance(v, int) and not isinstance(v, bool) else v
+    stale_after_s: Annotated[Number, Field(gt=0)] = 120
 
     @field_validator("generic_status_topics")
     @classmethod
@@ -156,25 +154,11 @@ class CameraConfig(_Section):
     width: Annotated[int, Field(ge=16, le=9152)] = 1920
     height: Annotated[int, Field(ge=16, le=6944)] = 1080
     jpeg_quality: Annotated[int, Field(ge=1, le=100)] = 85
-    preview_fps: Annotated[float, Field(gt=0, le=30)] = 2
+    preview_fps: Annotated[Number, Field(gt=0, le=30)] = 2
     capture_dir: str = "~/picentral/captures"
     keep_last: Annotated[int, Field(ge=1)] = 1000
-    interval_s: Annotated[float, Field(ge=0)] = 0
-    image_topics: list[str] = Field(default_factory=lambda: ["+/camera/image", "esp32/+/image"])
-
-    @field_validator("preview_fps", "interval_s", mode="before")
-    @classmethod
-    def _int_is_float(cls, v: object) -> object:
-        return float(v) if isinstance(v, int) and not isinstance(v, bool) else v
-
-    @field_validator("image_topics")
-    @classmethod
-    def _valid_filters(cls, v: list[str]) -> list[str]:
-        for f in v:
-            problem = topic_filter_problem(f)
-            if problem:
-                raise ValueError(f"{f!r}: {problem}")
-        return v
+    interval_s: Annotated[Number, Field(ge=0)] = 0
+    image_topics: TopicFilters = Field(default_factory=lambda: ["+/camera/image", "esp32/+/image"])
 
     @property
     def folder(self) -> Path:

@@ -120,7 +120,7 @@ def test_serve_stops_cleanly_on_sigterm(mosquitto, tmp_path):
     try:
         os.kill(proc.pid, signal.SIGTERM)
         assert proc.wait(10) == 0
-        assert watcher.received("picentral/status")[-1:] == [b"offline"]
+        wait_for(lambda: watcher.received("picentral/status")[-1:] == [b"offline"])
         err = proc.stderr.read()
         assert "connected" in err and "Traceback" not in err
     finally:

@@ -140,11 +140,12 @@ def run_demo(config: Config) -> int:
     return run_dashboard(config, embedded=embedded, fleet=fleet)
 
 
-def _wait_for_signal() -> None:
+def _on_signals() -> threading.Event:
+    """Install SIGTERM/SIGINT handlers first: a signal during start-up still stops cleanly."""
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    stop.wait()
+    return stop
 
 
 def run_serve(config: Config) -> int:
@@ -169,11 +170,12 @@ def run_serve(config: Config) -> int:
         elif isinstance(event, PublishResult) and event.outcome == "failed":
             log.warning("publish to %r failed: %s", event.topic, event.detail)
 
+    stop = _on_signals()
     hub = Hub(config, on_event=on_event)
     hub.start()
     gc.freeze()  # long-lived objects out of the GC's sight (see PicentralApp.on_mount)
     log.info("picentral hub running (base topic %r); SIGTERM stops it", config.hub.base_topic)
-    _wait_for_signal()
+    stop.wait()
     log.info("stopping")
     hub.stop()
     return 0
@@ -217,6 +219,7 @@ def run_simulate(config: Config, devices: int, rate: float, flavour: str, churn:
     from services.simulator import Fleet
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    stop = _on_signals()
     fleet = Fleet(config.broker, devices=devices, rate=rate, flavour=flavour, churn=churn)
     fleet.start()
     log.info(
@@ -227,7 +230,7 @@ def run_simulate(config: Config, devices: int, rate: float, flavour: str, churn:
         rate,
         ", with churn" if churn else "",
     )
-    _wait_for_signal()
+    stop.wait()
     fleet.stop()
     return 0
 

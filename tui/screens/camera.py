@@ -96,14 +96,6 @@ class CameraScreen(Screen):
             return  # a newer frame is on its way
         self.app.call_from_thread(self._show, picture, error, title)
 
-    def _show(self, picture, error: str | None, title: str) -> None:
-        view = self.query_one(ImageView)
-        view.border_title = title
-        if error is None:
-            view.show_picture(picture)
-        else:
-            view.show_error(error)
-
     # --- the side: sources and captures, once a second ------------------------------
 
     def image_topics(self) -> list[str]:
@@ -140,3 +132,6 @@ class CameraScreen(Screen):
             lines.append(c.trigger, "yellow")
             lines.append(f"\n  {c.path.name}\n", "dim")
         self.query_one("#captures", Static).update(lines or Text("none yet — press c", "dim"))
+
+    def _show(self, picture, error: str | None, title: str) -> None:  # on the UI thread
+        self.query_one(ImageView).show(picture, error, title)

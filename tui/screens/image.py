@@ -48,10 +48,5 @@ class ImageModal(ModalScreen[None]):
         if not get_current_worker().is_cancelled:
             self.app.call_from_thread(self._show, picture, error, caption)
 
-    def _show(self, picture, error: str | None, caption: str) -> None:
-        view = self.query_one(ImageView)
-        view.border_title = caption
-        if error is None:
-            view.show_picture(picture)
-        else:
-            view.show_error(error)
+    def _show(self, picture, error: str | None, title: str) -> None:  # on the UI thread
+        self.query_one(ImageView).show(picture, error, title)

@@ -23,3 +23,11 @@ class ImageView(Static):
 
     def show_error(self, why: str) -> None:
         self.update(Align.center(Text(f"✖ {literal(why)}", style="bold red"), vertical="middle"))
+
+    def show(self, picture: RenderableType | None, error: str | None, title: str) -> None:
+        """What a preview worker produced: the picture, or why there is none."""
+        self.border_title = title
+        if error is None:
+            self.show_picture(picture)
+        else:
+            self.show_error(error)
