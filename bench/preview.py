@@ -8,7 +8,8 @@ Prints one JSON object. In the same run:
                  (rich-pixels with our renderer), segments ready for Textual
   rich_pixels    rich-pixels used as documented: Pixels.from_image(full image, resize=…)
 and a burst: 50 frames/s for 10 s on an image topic shown on the Camera screen, with the
-resident memory before and after and the frames drawn.
+resident memory before and after, the frames drawn, and how long a key takes to be handled
+and drawn meanwhile (Pilot: `?` opens the help, `esc` closes it; per key).
 """
 
 from __future__ import annotations
@@ -109,12 +110,24 @@ async def burst(port: int, jpeg: bytes, tmp: str) -> dict:
             original(picture)
 
         view.show_picture = counting
+        idle: list[float] = []  # the same keys before the burst: the baseline
+        for _ in range(10):
+            k0 = time.perf_counter()
+            await pilot.press("question_mark")
+            await pilot.press("escape")
+            idle.append((time.perf_counter() - k0) * 1000 / 2)
         rss_before = proc.memory_info().rss / 2**20
         t0 = time.monotonic()
         sent = 0
+        keys: list[float] = []  # `?` then `esc`: the help opens and closes during the burst
         while time.monotonic() - t0 < 10:
             cam.client.publish("esp32/burst/image", jpeg, qos=0)
             sent += 1
+            if sent % 25 == 0:
+                k0 = time.perf_counter()
+                await pilot.press("question_mark")
+                await pilot.press("escape")
+                keys.append((time.perf_counter() - k0) * 1000 / 2)
             await asyncio.sleep(max(0, t0 + sent / 50 - time.monotonic()))
         await pilot.pause(1)
         rss_after = proc.memory_info().rss / 2**20
@@ -124,6 +137,10 @@ async def burst(port: int, jpeg: bytes, tmp: str) -> dict:
         "frames_drawn": drawn,
         "rss_mb_before": round(rss_before, 1),
         "rss_mb_after": round(rss_after, 1),
+        "key_ms_p50_idle_baseline": round(statistics.median(idle), 1),
+        "key_ms_p50": round(statistics.median(keys), 1),
+        "key_ms_max": round(max(keys), 1),
+        "key_samples": len(keys),
     }
 
 
