@@ -1,4 +1,6 @@
-"""Low-rate events the services report (connection changes, publish results).
+"""Low-rate events of the MQTT service and the hub (connection changes, publish results,
+notices). The device and camera services define theirs beside them (DeviceChanged,
+CaptureDone, CaptureFailed).
 
 Plain dataclasses: the TUI wraps them in a Textual message and posts them; `serve` logs
 them. Never used per message.

@@ -341,8 +341,3 @@ class MqttService:
         if result.outcome != "failed":
             self.store.forget(topic)
         return result
-
-    @property
-    def pending_publishes(self) -> int:
-        with self._lock:
-            return len(self._pending)

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 import psutil
 import pytest
@@ -93,7 +94,10 @@ def test_status_is_online_then_offline_on_clean_stop(mosquitto):
 def start_serve(port: int, tmp_path) -> tuple[subprocess.Popen, Client]:
     """`picentral serve` against the broker, and a client watching its status (online)."""
     cfg = tmp_path / "c.toml"
-    cfg.write_text(f'[broker]\nport = {port}\nembedded = "never"\nkeepalive = 5\n')
+    cfg.write_text(
+        f'[broker]\nport = {port}\nembedded = "never"\nkeepalive = 5\n'
+        f'[camera]\nbackend = "testpattern"\ncapture_dir = "{tmp_path / "caps"}"\n'
+    )
     proc = subprocess.Popen(
         [sys.executable, "-m", "tui.cli", "--config", str(cfg), "serve"],
         cwd=REPO,
@@ -181,3 +185,23 @@ def test_embedded_port_conflict_is_reported(mosquitto):
     with pytest.raises(EmbeddedBrokerError, match=f"127.0.0.1:{mosquitto.port}"):
         broker.start(timeout=5)
     wait_listening(mosquitto.port)  # mosquitto is untouched
+
+
+def test_serve_logs_devices_and_captures(mosquitto, tmp_path):
+    proc, watcher = start_serve(mosquitto.port, tmp_path)
+    board = Client(mosquitto.port)
+    try:
+        board.publish("devices/b7/status", "online")
+        board.publish("picentral/camera/capture", "button")
+        time.sleep(1.5)  # the roster folds 4×/s; the capture is a test pattern here
+        board.publish("devices/b7/status", "offline")
+        time.sleep(1.0)
+        os.kill(proc.pid, signal.SIGTERM)
+        assert proc.wait(10) == 0
+        err = proc.stderr.read()
+        assert "device b7 (generic): online → offline" in err
+        assert "captured " in err and "(mqtt)" in err
+    finally:
+        proc.kill()
+        board.close()
+        watcher.close()

@@ -149,6 +149,8 @@ def _on_signals() -> threading.Event:
 
 
 def run_serve(config: Config) -> int:
+    from services.camera import CaptureDone, CaptureFailed
+    from services.device_service import DeviceChanged
     from services.events import ConnectionChanged, Notice, PublishResult
     from services.hub import Hub
 
@@ -167,6 +169,13 @@ def run_serve(config: Config) -> int:
             )
         elif isinstance(event, Notice):
             log.info("%s", event.text)
+        elif isinstance(event, DeviceChanged):
+            d = event.device
+            log.info("device %s (%s): %s → %s", d.id, d.convention, event.previous, d.state)
+        elif isinstance(event, CaptureDone):
+            log.info("captured %s (%s)", event.capture.path, event.capture.trigger)
+        elif isinstance(event, CaptureFailed):
+            log.warning("capture failed (%s): %s", event.trigger, event.error)
         elif isinstance(event, PublishResult) and event.outcome == "failed":
             log.warning("publish to %r failed: %s", event.topic, event.detail)
 

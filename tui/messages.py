@@ -9,13 +9,7 @@ from textual.message import Message
 
 @dataclass
 class HubEvent(Message):
-    """A low-rate event from the services (connection change, publish result, notice)."""
+    """A low-rate event from the services (connection, publish result, notice, device,
+    capture); the app decides how to show it."""
 
     event: object
-
-
-@dataclass
-class TopicChosen(Message):
-    """The user picked a topic (in the tree or the log)."""
-
-    topic: str

@@ -13,7 +13,6 @@ from textual.widgets import Footer, Input, Tree
 from services.filters import MessageFilter
 from services.store import MessageStore, Snapshot
 
-from ..messages import TopicChosen
 from ..text import safe
 from ..widgets.broker_header import BrokerHeader
 from ..widgets.message_log import MessageLog
@@ -79,9 +78,6 @@ class TrafficScreen(Screen):
         data = event.node.data
         if data is not None and data.last is not None:
             self.select(data.path)
-
-    def on_topic_chosen(self, event: TopicChosen) -> None:
-        self.show_topic(event.topic)
 
     def show_topic(self, topic: str) -> None:
         """Select `topic` in the tree and show it."""
