@@ -26,6 +26,8 @@ from pydantic import (
     model_validator,
 )
 
+from .topics import topic_filter_problem, topic_problem
+
 
 def _int_is_float(v: object) -> object:
     # strict mode refuses 10 for a float; TOML users write 10, not 10.0
@@ -190,6 +192,98 @@ class PublishConfig(_Section):
     )
 
 
+def _host_port(v: str) -> str:
+    host, sep, port = v.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError("host:port, e.g. 127.0.0.1:1883")
+    return v
+
+
+class ServiceCheck(_Section):
+    """One row of the Services screen: whatever of systemd unit, TCP port and HTTP URL is
+    set is probed; the row is up when all of them are."""
+
+    name: str
+    systemd: str = ""
+    tcp: Annotated[str, AfterValidator(lambda v: v and _host_port(v))] = ""
+    http: str = ""
+
+    @field_validator("http")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        if v and not v.startswith(("http://", "https://")):
+            raise ValueError("an http:// or https:// URL")
+        return v
+
+    @model_validator(mode="after")
+    def _something_to_probe(self) -> ServiceCheck:
+        if not (self.systemd or self.tcp or self.http):
+            raise ValueError(f"check {self.name!r} needs systemd, tcp or http")
+        return self
+
+
+class ServicesConfig(_Section):
+    interval_s: Annotated[Number, Field(ge=1)] = 10
+    timeout_s: Annotated[Number, Field(gt=0, le=60)] = 3
+    check: list[ServiceCheck] = Field(
+        default_factory=lambda: [
+            ServiceCheck(name="mosquitto", systemd="mosquitto", tcp="127.0.0.1:1883"),
+            ServiceCheck(name="node-red", systemd="nodered", http="http://127.0.0.1:1880/"),
+        ]
+    )
+
+
+def _basic_auth(v: list[SecretStr]) -> list[SecretStr]:
+    for item in v:
+        user, sep, password = item.get_secret_value().partition(":")
+        if not sep or not user or not 8 <= len(password) <= 128:
+            raise ValueError('"user:password", the password 8 to 128 characters (ngrok\'s rule)')
+    return v
+
+
+class TunnelEndpoint(_Section):
+    name: str
+    proto: Literal["http", "tcp"] = "http"
+    addr: Port | Annotated[str, AfterValidator(_host_port)] = 1880
+    basic_auth: Annotated[list[SecretStr], AfterValidator(_basic_auth)] = Field(
+        default_factory=list
+    )
+    autostart: bool = False  # started by `picentral serve`
+
+    @property
+    def port(self) -> int:
+        return self.addr if isinstance(self.addr, int) else int(self.addr.rpartition(":")[2])
+
+    @model_validator(mode="after")
+    def _auth_is_http(self) -> TunnelEndpoint:
+        if self.basic_auth and self.proto != "http":
+            raise ValueError("basic_auth is for http endpoints only")
+        return self
+
+
+class TunnelsConfig(_Section):
+    ngrok_path: str = ""  # "" = where pyngrok installs it
+    authtoken: SecretStr = SecretStr("")
+    region: str = ""
+    endpoint: list[TunnelEndpoint] = Field(
+        default_factory=lambda: [
+            TunnelEndpoint(name="node-red", proto="http", addr=1880),
+            TunnelEndpoint(name="mqtt", proto="tcp", addr=1883),
+        ]
+    )
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> TunnelsConfig:
+        names = [e.name for e in self.endpoint]
+        if len(set(names)) != len(names):
+            raise ValueError("endpoint names must be unique")
+        return self
+
+
+class ControlConfig(_Section):
+    allow_tunnel_commands: bool = False
+
+
 class Config(_Section):
     broker: BrokerConfig = Field(default_factory=BrokerConfig)
     hub: HubConfig = Field(default_factory=HubConfig)
@@ -197,38 +291,10 @@ class Config(_Section):
     devices: DevicesConfig = Field(default_factory=DevicesConfig)
     camera: CameraConfig = Field(default_factory=CameraConfig)
     publish: PublishConfig = Field(default_factory=PublishConfig)
+    services: ServicesConfig = Field(default_factory=ServicesConfig)
+    tunnels: TunnelsConfig = Field(default_factory=TunnelsConfig)
+    control: ControlConfig = Field(default_factory=ControlConfig)
     source: str = Field(default="built-in defaults", exclude=True)
-
-
-# --- topic rules (MQTT 5 spec 4.7) -----------------------------------------------------
-
-
-def topic_problem(topic: str) -> str | None:
-    """Why `topic` cannot be published to, or None if it can."""
-    if not topic:
-        return "the topic is empty"
-    if "\x00" in topic:
-        return "the topic contains a NUL character"
-    if "+" in topic or "#" in topic:
-        return "wildcards + and # are only for subscribing, not publishing"
-    if len(topic.encode("utf-8", "surrogatepass")) > 65535:
-        return "the topic is longer than 65535 bytes"
-    return None
-
-
-def topic_filter_problem(pattern: str) -> str | None:
-    """Why `pattern` is not a valid subscription filter, or None."""
-    if not pattern:
-        return "the filter is empty"
-    if "\x00" in pattern:
-        return "the filter contains a NUL character"
-    levels = pattern.split("/")
-    for i, level in enumerate(levels):
-        if "#" in level and (level != "#" or i != len(levels) - 1):
-            return "# must be a whole level and the last one"
-        if "+" in level and level != "+":
-            return "+ must be a whole level"
-    return None
 
 
 # --- loading ----------------------------------------------------------------------------
@@ -264,11 +330,15 @@ def load_config(explicit: str | None = None, env: dict[str, str] | None = None) 
             raise ConfigError(f"config file {path} cannot be read: {e}") from None
         except tomllib.TOMLDecodeError as e:
             raise ConfigError(f"{path}: not valid TOML: {e}") from None
-    password = env.get("PICENTRAL_BROKER_PASSWORD")
-    if password:
-        data.setdefault("broker", {})
-        if isinstance(data["broker"], dict):
-            data["broker"]["password"] = password
+    for variable, section, key in (
+        ("PICENTRAL_BROKER_PASSWORD", "broker", "password"),
+        ("NGROK_AUTHTOKEN", "tunnels", "authtoken"),
+    ):
+        secret = env.get(variable)
+        if secret:
+            data.setdefault(section, {})
+            if isinstance(data[section], dict):
+                data[section][key] = secret
     return parse_config(data, source=str(path) if path else "built-in defaults")
 
 
@@ -288,6 +358,7 @@ def _first_error(e: ValidationError) -> str:
     if kind == "missing":
         return f"{key}: required key is missing"
     got = err.get("input")
-    shown = "<hidden>" if "password" in key else repr(got)
+    secret = any(word in key for word in ("password", "authtoken", "basic_auth"))
+    shown = "<hidden>" if secret else repr(got)
     msg = err["msg"].removeprefix("Value error, ")
     return f"{key}: {msg[0].lower()}{msg[1:]} (got {shown})"

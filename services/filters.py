@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from paho.mqtt.client import topic_matches_sub
 
-from .config import topic_filter_problem
+from .topics import topic_filter_problem
 
 _PAYLOAD_SCAN = 4096  # a filter looks at the start of a payload, not 5 MB of it
 

@@ -11,9 +11,9 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
-from services.config import topic_problem
 from services.devices import Device, device_topics
 from services.payload import literal, one_line
+from services.topics import topic_problem
 
 from ..widgets.device_table import ago, duration
 

@@ -12,7 +12,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Checkbox, Input, RadioButton, RadioSet, Static, TextArea
 
-from services.config import PublishPreset, topic_problem
+from services.config import PublishPreset
+from services.topics import topic_problem
 
 from ..widgets.history_input import HistoryInput
 
