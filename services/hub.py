@@ -12,7 +12,7 @@ from .camera import CameraService
 from .config import Config
 from .device_service import DeviceService
 from .events import Notice
-from .mqtt import MqttService
+from .mqtt_process import MqttProcess
 from .store import MessageStore
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ class Hub:
             history_per_topic=config.ui.history_per_topic, log_size=config.ui.log_lines, clock=clock
         )
         self.embedded = embedded  # a broker started by the caller (`demo`) is ours to stop
-        self.mqtt = MqttService(
+        self.mqtt = MqttProcess(
             config.broker, self.store, status_topic=self.topic("status"), on_event=self.emit
         )
         self.devices = DeviceService(

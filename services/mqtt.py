@@ -12,17 +12,21 @@ import ssl
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field, fields
 from functools import wraps
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from .config import BrokerConfig, topic_problem
 from .events import ConnectionChanged, ConnectionState, PublishResult
 from .store import MessageStore
+from .topics import topic_problem
+
+if TYPE_CHECKING:
+    from .config import BrokerConfig
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +35,37 @@ RECONNECT_MIN_S = 1
 RECONNECT_MAX_S = 30
 
 EventSink = Callable[[object], None]
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerSettings:
+    """What the client needs of `[broker]`, as plain data: the MQTT client process gets it
+    without importing pydantic (14 of its 37 MB)."""
+
+    host: str
+    port: int
+    protocol: str
+    transport: str
+    ws_path: str
+    keepalive: int
+    username: str
+    password: str = field(repr=False)
+    client_id: str  # resolved: never empty
+    tls: bool
+    ca_file: str
+    cert_file: str
+    key_file: str
+    tls_insecure: bool
+    subscriptions: list[str]
+
+    @classmethod
+    def of(cls, cfg: BrokerConfig | BrokerSettings) -> BrokerSettings:
+        if isinstance(cfg, BrokerSettings):
+            return cfg
+        values = {f.name: getattr(cfg, f.name) for f in fields(cls)}
+        values["password"] = cfg.password.get_secret_value()
+        values["client_id"] = cfg.resolved_client_id()
+        return cls(**values)
 
 
 def _guarded(fn: Callable[..., None]) -> Callable[..., None]:
@@ -61,7 +96,7 @@ class _Client(mqtt.Client):
             raise
 
 
-def explain_connect_error(err: BaseException | None, cfg: BrokerConfig) -> str:
+def explain_connect_error(err: BaseException | None, cfg: BrokerConfig | BrokerSettings) -> str:
     """The reason a connection failed, and what to do about it, in one line."""
     where = f"{cfg.host}:{cfg.port}"
     if isinstance(err, ConnectionRefusedError):
@@ -82,7 +117,7 @@ def explain_connect_error(err: BaseException | None, cfg: BrokerConfig) -> str:
     return f"cannot connect to {where}: {err}"
 
 
-def explain_connack(reason: Any, cfg: BrokerConfig) -> str:
+def explain_connack(reason: Any, cfg: BrokerConfig | BrokerSettings) -> str:
     """Why the broker refused us. Mosquitto answers "Not authorized" to a wrong password,
     so with credentials configured that is what we say."""
     name = str(reason)
@@ -104,7 +139,7 @@ class MqttService:
 
     def __init__(
         self,
-        cfg: BrokerConfig,
+        cfg: BrokerConfig | BrokerSettings,
         store: MessageStore,
         *,
         status_topic: str | None = None,
@@ -135,11 +170,10 @@ class MqttService:
     def v5(self) -> bool:
         return self.cfg.protocol == "5"
 
-    def _make_client(self) -> _Client:
-        cfg = self.cfg
+    def _make_client(self, cfg: BrokerSettings) -> _Client:
         client = _Client(
             CallbackAPIVersion.VERSION2,
-            client_id=cfg.resolved_client_id(),
+            client_id=cfg.client_id,
             protocol=mqtt.MQTTv5 if self.v5 else mqtt.MQTTv311,
             transport=cfg.transport,
             reconnect_on_failure=True,
@@ -147,7 +181,7 @@ class MqttService:
         if cfg.transport == "websockets":
             client.ws_set_options(path=cfg.ws_path)
         if cfg.username:
-            client.username_pw_set(cfg.username, cfg.password.get_secret_value() or None)
+            client.username_pw_set(cfg.username, cfg.password or None)
         client.reconnect_delay_set(RECONNECT_MIN_S, RECONNECT_MAX_S)
         client.max_queued_messages_set(10_000)  # QoS>0 publishes kept while offline
         client.suppress_exceptions = True
@@ -161,10 +195,10 @@ class MqttService:
         return client
 
     def start(self) -> None:
-        cfg = self.cfg
+        cfg = BrokerSettings.of(self.cfg)
         self._add = self.store.add
         self._v5 = self.v5
-        self._client = self._make_client()
+        self._client = self._make_client(cfg)
         if cfg.tls:
             try:
                 self._client.tls_set(

@@ -12,7 +12,7 @@ import threading
 import time
 from array import array
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, NamedTuple
@@ -104,32 +104,44 @@ class MessageStore:
     def add(
         self, topic: str, payload: bytes, qos: int = 0, retain: bool = False, properties: Any = None
     ) -> None:
+        self.add_many(((topic, payload, qos, retain, properties),))
+
+    def add_many(self, items: Iterable[tuple[str, bytes, int, bool, Any]]) -> None:
+        """Add (topic, payload, qos, retain, properties) tuples under one lock and one
+        timestamp: the batches from the MQTT client process."""
         now = self._clock()
+        history = self.history_per_topic
+        topics = self._topics
         with self._lock:
-            self._total += 1
-            entry = self._topics.get(topic)
-            if entry is None:
-                entry = self._topics[topic] = TopicEntry()
-                self._new_topics.append(topic)
-            msg = Message(topic, payload, qos, retain, now, self._total, properties)
-            big = len(payload) > BIG_PAYLOAD
-            kept = b"" if big else payload
-            n = entry.count
-            if n < self.history_per_topic:
-                entry.payloads.append(kept)
-                entry.times.append(now)
-            else:
-                slot = n % self.history_per_topic
-                entry.payloads[slot] = kept
-                entry.times[slot] = now
-            entry.count = n + 1
-            entry.last = msg
-            if big:
-                msg = msg._replace(payload=payload[:BIG_PAYLOAD], size=len(payload))
-            self._log.append(msg)
-            self._changed.add(topic)
-            for watched in self._watchers:
-                watched.add(topic)
+            log_append = self._log.append
+            changed_add = self._changed.add  # drain() swaps the set: bind it under the lock
+            total = self._total
+            for topic, payload, qos, retain, properties in items:
+                total += 1
+                entry = topics.get(topic)
+                if entry is None:
+                    entry = topics[topic] = TopicEntry()
+                    self._new_topics.append(topic)
+                msg = Message(topic, payload, qos, retain, now, total, properties)
+                big = len(payload) > BIG_PAYLOAD
+                kept = b"" if big else payload
+                n = entry.count
+                if n < history:
+                    entry.payloads.append(kept)
+                    entry.times.append(now)
+                else:
+                    slot = n % history
+                    entry.payloads[slot] = kept
+                    entry.times[slot] = now
+                entry.count = n + 1
+                entry.last = msg
+                if big:
+                    msg = msg._replace(payload=payload[:BIG_PAYLOAD], size=len(payload))
+                log_append(msg)
+                changed_add(topic)
+                for watched in self._watchers:
+                    watched.add(topic)
+            self._total = total
 
     # --- UI thread ------------------------------------------------------------------------
 

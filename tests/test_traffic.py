@@ -125,3 +125,26 @@ async def test_filter_by_topic_pattern_and_by_payload_text(mosquitto, client_fac
         await wait_until(pilot, lambda: app.hub.store.count("other/cold") == 1)
         await pilot.pause(0.2)
         assert "other/cold" not in log_text(app)
+
+
+async def test_the_footer_is_not_rebuilt_when_a_modal_closes(mosquitto):
+    """Textual's Footer rebuilt its keys on every focus change; ours only when they differ."""
+    from textual.widgets._footer import FooterKey
+
+    app = PicentralApp(Hub(config_for(mosquitto.port)))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await connected(app, pilot)
+        keys = list(app.screen.query(FooterKey))
+        assert "Pause" in {k.description for k in keys}
+        for _ in range(2):
+            await pilot.press("question_mark")
+            await pilot.pause(0.1)
+            await pilot.press("question_mark")
+            await pilot.pause(0.1)
+        assert list(app.screen.query(FooterKey)) == keys  # the same widgets
+        await pilot.press("2")
+        await pilot.pause(0.1)
+        assert "Sort" in {k.description for k in app.screen.query(FooterKey)}
+        await pilot.press("1")
+        await pilot.pause(0.1)
+        assert "Pause" in screen_text(app).splitlines()[-1]

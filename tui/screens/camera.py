@@ -10,7 +10,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
@@ -23,6 +23,7 @@ from ..pixels import source_size
 from ..widgets.broker_header import BrokerHeader
 from ..widgets.device_table import ago
 from ..widgets.image_view import ImageView
+from ..widgets.key_footer import KeyFooter
 
 LIVE = "\x00live"  # the option id of the Pi camera (no topic contains NUL)
 
@@ -46,7 +47,7 @@ class CameraScreen(Screen):
             with Vertical(id="camera-side"):
                 yield OptionList(Option("● Pi camera (live)", id=LIVE), id="sources")
                 yield Static("", id="captures")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#sources").border_title = "sources"

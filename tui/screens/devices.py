@@ -6,13 +6,14 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer
+from textual.widgets import DataTable
 
 from services.device_service import DeviceService
 
 from ..text import safe
 from ..widgets.broker_header import BrokerHeader
 from ..widgets.device_table import DeviceTable
+from ..widgets.key_footer import KeyFooter
 from .confirm import ConfirmModal
 from .device import DeviceModal
 
@@ -32,7 +33,7 @@ class DevicesScreen(Screen):
     def compose(self) -> ComposeResult:
         yield BrokerHeader()
         yield DeviceTable(id="device-table")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one(DeviceTable).focus()

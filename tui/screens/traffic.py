@@ -8,13 +8,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Tree
+from textual.widgets import Input, Tree
 
 from services.filters import MessageFilter
 from services.store import MessageStore, Snapshot
 
 from ..text import safe
 from ..widgets.broker_header import BrokerHeader
+from ..widgets.key_footer import KeyFooter
 from ..widgets.message_log import MessageLog
 from ..widgets.payload_view import PayloadView
 from ..widgets.topic_tree import TopicNode, TopicTree
@@ -48,7 +49,7 @@ class TrafficScreen(Screen):
                 yield ValueChart(id="chart")
         yield Input(placeholder="filter: a/+/c, sensors/#, or text", id="filter")
         yield MessageLog(self.log_lines, id="log")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#tree").border_title = "topics"

@@ -41,7 +41,7 @@ class TopicNode:
 
 
 class TopicTree(Tree[TopicNode]):
-    BINDINGS = [Binding("space", "screen.toggle_pause", "Pause", show=False)]  # not Tree's toggle
+    BINDINGS = [Binding("space", "screen.toggle_pause", "Pause")]  # not Tree's toggle
     ICON_NODE = "▸ "
     ICON_NODE_EXPANDED = "▾ "
 
