@@ -6,14 +6,19 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
+
+from platformdirs import user_state_path
 
 from .broker import EmbeddedBroker, port_is_listening
 from .camera import CameraService
 from .config import Config
 from .device_service import DeviceService
-from .events import Notice
+from .events import ConnectionChanged, Notice
+from .health_service import HealthService
 from .mqtt_process import MqttProcess
 from .store import MessageStore
+from .tunnels import TunnelService
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +57,25 @@ class Hub:
             on_event=self.emit,
             clock=clock,
         )
+        self.health = HealthService(
+            config,
+            self.store,
+            publish=self._publish_retained,
+            topic=self.topic("services"),
+            on_event=self.emit,
+            clock=clock,
+        )
+        self.tunnels = TunnelService(
+            config.tunnels,
+            broker=config.broker,
+            state_dir=Path(user_state_path("picentral", appauthor=False)),
+            anonymous_broker=self._broker_may_be_anonymous,
+            publish=self._publish_retained,
+            topic=self.topic("tunnels"),
+            on_event=self.emit,
+        )
         self.mqtt.on_topic(self.topic("camera", "capture"), lambda _p: self.camera.trigger("mqtt"))
+        self.mqtt.on_topic(self.topic("tunnels", "set"), self._tunnel_command)
         self._started = threading.Event()
 
     def _publish_quietly(self, topic: str, payload: bytes) -> object:
@@ -66,10 +89,22 @@ class Hub:
         result = self.mqtt.publish(topic, payload, qos=1, retain=True, report=False)
         return result.outcome != "failed"
 
+    def _broker_may_be_anonymous(self) -> bool:
+        """From the last health round; not known yet counts as yes (ask, to be safe)."""
+        exposure = self.health.report.exposure
+        return exposure is None or exposure.anonymous == "accepted"
+
+    def _tunnel_command(self, payload: bytes) -> None:
+        done = self.tunnels.command(payload, self.config.control.allow_tunnel_commands)
+        log.info("%s: %s", self.topic("tunnels", "set"), done)
+        self.emit(Notice(f"tunnel command: {done}", "information"))
+
     def topic(self, *parts: str) -> str:
         return "/".join((self.config.hub.base_topic, *parts))
 
     def emit(self, event: object) -> None:
+        if isinstance(event, ConnectionChanged) and event.state.status == "connected":
+            self.tunnels.publish_states()  # retained state topics are published while connected
         if self._on_event is not None:
             self._on_event(event)
 
@@ -93,8 +128,9 @@ class Hub:
             and not port_is_listening(b.host, b.port)
         )
 
-    def start(self) -> None:
-        """Blocking (probes the port, may start a broker): call it off the UI thread."""
+    def start(self, *, autostart_tunnels: bool = False) -> None:
+        """Blocking (probes the port, may start a broker): call it off the UI thread.
+        `picentral serve` starts the tunnels marked `autostart`."""
         if self.embedded is None and self._wants_embedded():
             b = self.config.broker
             self.embedded = EmbeddedBroker(b.host, b.port)
@@ -104,12 +140,17 @@ class Hub:
         self.mqtt.start()
         self.devices.start()
         self.camera.start()
+        self.health.start()
+        if autostart_tunnels:
+            self.tunnels.start_autostart()
         self._started.set()
 
     def stop(self) -> None:
         if self._started.is_set():
             self.devices.stop()
             self.camera.stop()
+            self.health.stop()
+            self.tunnels.stop_all()
             self.mqtt.stop()
         if self.embedded is not None:
             self.embedded.stop()

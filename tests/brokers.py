@@ -39,6 +39,7 @@ class Mosquitto:
     conf_lines: list[str]
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen | None = None
+    bind: str = "127.0.0.1"  # "" = every interface, as the guide's `listener 1883`
 
     @property
     def conf(self) -> Path:
@@ -48,7 +49,7 @@ class Mosquitto:
         self.conf.write_text(
             "\n".join(
                 [
-                    f"listener {self.port} 127.0.0.1",
+                    f"listener {self.port} {self.bind}".rstrip(),
                     "sys_interval 1",
                     "persistence false",
                     # as root, mosquitto would drop to user "mosquitto", who cannot read

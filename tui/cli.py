@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
 import logging
 import signal
 import sys
@@ -35,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="where to write the JPEG (default: a new file in camera.capture_dir)",
     )
+    doctor = sub.add_parser("doctor", help="check the Pi's setup and say how to fix it")
+    doctor.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS)
+    doctor.add_argument("--json", action="store_true", help="print one JSON object")
     sim = sub.add_parser("simulate", help="simulated ESP32 devices against the broker")
     sim.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS)
     sim.add_argument("--devices", type=int, default=4, metavar="N")
@@ -75,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_serve(config)
     if command == "capture":
         return run_capture(config, args.out)
+    if command == "doctor":
+        return run_doctor(config, args.json)
     if command == "simulate":
         return run_simulate(config, args.devices, args.rate, args.flavour, args.churn)
     return 2
@@ -152,7 +158,9 @@ def run_serve(config: Config) -> int:
     from services.camera import CaptureDone, CaptureFailed
     from services.device_service import DeviceChanged
     from services.events import ConnectionChanged, Notice, PublishResult
+    from services.health_service import ServiceChanged
     from services.hub import Hub
+    from services.tunnels import TunnelChanged
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("amqtt").setLevel(logging.WARNING)
@@ -178,10 +186,17 @@ def run_serve(config: Config) -> int:
             log.warning("capture failed (%s): %s", event.trigger, event.error)
         elif isinstance(event, PublishResult) and event.outcome == "failed":
             log.warning("publish to %r failed: %s", event.topic, event.detail)
+        elif isinstance(event, ServiceChanged):
+            st = event.status
+            log.info("service %s: %s → %s (%s)", st.name, event.previous, st.state, st.why)
+        elif isinstance(event, TunnelChanged):
+            t = event.tunnel
+            extra = t.public_url or t.error
+            log.info("tunnel %s: %s%s", t.name, t.state, f" — {extra}" if extra else "")
 
     stop = _on_signals()
     hub = Hub(config, on_event=on_event)
-    hub.start()
+    hub.start(autostart_tunnels=True)
     gc.freeze()  # long-lived objects out of the GC's sight (see PicentralApp.on_mount)
     log.info("picentral hub running (base topic %r); SIGTERM stops it", config.hub.base_topic)
     stop.wait()
@@ -222,6 +237,19 @@ def run_capture(config: Config, out: str | None) -> int:
         return 1
     print(target)
     return 0
+
+
+def run_doctor(config: Config, as_json: bool) -> int:
+    from services.doctor import diagnose, render
+
+    checks = diagnose(config)
+    failed = any(c.status == "fail" for c in checks)
+    if as_json:
+        out = {"ok": not failed, "checks": [c.to_json() for c in checks]}
+        print(json.dumps(out, indent=2))
+    else:
+        print(render(checks, color=sys.stdout.isatty()))
+    return 1 if failed else 0
 
 
 def run_simulate(config: Config, devices: int, rate: float, flavour: str, churn: bool) -> int:
