@@ -67,6 +67,7 @@ def test_doctor_with_mosquitto_up_then_down_then_its_port_taken(mosquitto, tmp_p
         assert "mosquitto_sub" in checks["publish/subscribe round trip"]["fix"]
 
         squatter = socket.socket()
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # past TIME_WAIT
         squatter.bind(("127.0.0.1", mosquitto.port))
         squatter.listen()
         try:

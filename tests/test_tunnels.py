@@ -206,3 +206,91 @@ def test_a_missing_agent_is_said_and_the_installer_failure_reported(make, tmp_pa
     wait_for(lambda: any(isinstance(e, Notice) for e in svc.events), timeout=60)
     notice = next(e for e in svc.events if isinstance(e, Notice))
     assert notice.severity == "error" and "https://ngrok.com/download" in notice.text
+
+
+@pytest.mark.parametrize("allowed", [False, True])
+def test_tunnels_over_mqtt_follow_control_allow_tunnel_commands(mosquitto, allowed):
+    from services.hub import Hub
+
+    from .conftest import Client
+
+    cfg = parse_config(
+        {
+            "broker": {"port": mosquitto.port, "embedded": "never"},
+            "services": {"check": []},
+            "tunnels": {"ngrok_path": str(AGENT), "authtoken": "2abc-good"},
+            "control": {"allow_tunnel_commands": allowed},
+        }
+    )
+    events: list[object] = []
+    hub = Hub(cfg, on_event=events.append)
+    watcher = Client(mosquitto.port, subscribe="picentral/tunnels")
+    hub.start()
+    try:
+        wait_for(lambda: watcher.received("picentral/tunnels"))  # retained states on connect
+        assert json.loads(watcher.received("picentral/tunnels")[-1])[0]["state"] == "stopped"
+        watcher.publish(
+            "picentral/tunnels/set", json.dumps({"name": "node-red", "action": "start"})
+        )
+        if allowed:
+            wait_for(lambda: hub.tunnels.state("node-red").state == "online")
+            wait_for(
+                lambda: (
+                    json.loads(watcher.received("picentral/tunnels")[-1])[0]["state"] == "online"
+                )
+            )
+            assert json.loads(watcher.received("picentral/tunnels")[-1])[0]["public_url"]
+        else:
+            wait_for(lambda: any("allow_tunnel_commands = false" in str(e) for e in events))
+            assert hub.tunnels.state("node-red").state == "stopped"
+    finally:
+        hub.stop()
+        watcher.close()
+    assert hub.tunnels.state("node-red").state == "stopped"
+
+
+def test_serve_starts_autostart_tunnels_and_stops_them_on_sigterm(mosquitto, tmp_path):
+    import subprocess
+    import sys
+
+    import psutil
+
+    from .conftest import Client
+
+    cfg = tmp_path / "serve.toml"
+    cfg.write_text(
+        f'[broker]\nport = {mosquitto.port}\nembedded = "never"\n'
+        f'[camera]\nbackend = "testpattern"\ncapture_dir = "{tmp_path / "caps"}"\n'
+        f'[tunnels]\nngrok_path = "{AGENT}"\nauthtoken = "2abc-good"\n'
+        '[[tunnels.endpoint]]\nname = "node-red"\nproto = "http"\naddr = 1880\nautostart = true\n'
+    )
+    watcher = Client(mosquitto.port, subscribe="picentral/tunnels")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tui.cli", "--config", str(cfg), "serve"],
+        cwd=Path(__file__).resolve().parent.parent,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+
+        def online() -> bool:
+            got = watcher.received("picentral/tunnels")
+            return bool(got) and json.loads(got[-1])[0]["state"] == "online"
+
+        wait_for(online, timeout=30)
+        agents = [
+            p
+            for p in psutil.Process(proc.pid).children(recursive=True)
+            if "ngrok" in " ".join(p.cmdline())
+        ]
+        assert agents
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(15) == 0
+        _gone, alive = psutil.wait_procs(agents, timeout=10)
+        assert not alive  # the agent ended with picentral
+        err = proc.stderr.read()
+        assert "tunnel node-red: online — https://" in err
+        assert "2abc-good" not in err
+    finally:
+        proc.kill()
+        watcher.close()

@@ -16,9 +16,11 @@ from services.camera import CaptureDone, CaptureFailed
 from services.device_service import DeviceChanged
 from services.devices import Device, device_topics, presence_topics
 from services.events import ConnectionChanged, Notice, PublishResult
+from services.health_service import ServiceChanged
 from services.hub import Hub
 from services.payload import literal
 from services.store import RateMeter
+from services.tunnels import TunnelChanged
 
 from .graphics import Picture, halfblock
 from .messages import HubEvent
@@ -26,7 +28,9 @@ from .screens.camera import CameraScreen
 from .screens.devices import DevicesScreen
 from .screens.help import HelpModal
 from .screens.publish import PublishModal, PublishRequest
+from .screens.services import ServicesScreen
 from .screens.traffic import TrafficScreen
+from .screens.tunnels import TunnelsModal
 from .widgets.broker_header import BrokerHeader
 
 # Log lines one tick may add: at 10 Hz that is 400 lines/s, more than anyone reads; the
@@ -46,6 +50,8 @@ class PicentralApp(App[None]):
         Binding("1", "show('traffic')", "Traffic"),
         Binding("2", "show('devices')", "Devices"),
         Binding("3", "show('camera')", "Camera"),
+        Binding("4", "show('services')", "Services"),
+        Binding("t", "tunnels", "Tunnels"),
         Binding("p", "publish", "Publish"),
         Binding("c", "capture", "Capture"),
         Binding("question_mark", "help", "Help"),
@@ -70,6 +76,7 @@ class PicentralApp(App[None]):
             hub.store, log_lines=cfg.ui.log_lines, max_preview=cfg.ui.max_payload_preview
         )
         self.devices_screen = DevicesScreen(hub.devices)
+        self.services_screen = ServicesScreen(hub)
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -77,6 +84,7 @@ class PicentralApp(App[None]):
         self.install_screen(self.traffic, "traffic")
         self.install_screen(self.devices_screen, "devices")
         self.install_screen(CameraScreen(self.hub), "camera")
+        self.install_screen(self.services_screen, "services")
         self.install_screen(HelpModal(), "help")  # built once: `?` opens it at once
         self.push_screen("traffic")
         self.hub.set_event_sink(lambda event: self.post_message(HubEvent(event)))
@@ -118,6 +126,8 @@ class PicentralApp(App[None]):
             self.traffic.apply(snap)
             if self.screen is self.devices_screen:
                 self.devices_screen.refresh_roster()
+            elif self.screen is self.services_screen:
+                self.services_screen.refresh_health()
             for header in self.query_headers():
                 header.address = self.hub.broker_address
                 header.state = self.connection  # also for screens composed later
@@ -149,6 +159,19 @@ class PicentralApp(App[None]):
             )
         elif isinstance(event, CaptureFailed):
             self.notify(event.error, title=f"capture failed ({event.trigger})", severity="error")
+        elif isinstance(event, ServiceChanged):
+            st = event.status
+            self.notify(
+                f"{st.name} is {st.state}: {st.why}",
+                title="service",
+                severity="information" if st.state == "up" else "warning",
+            )
+        elif isinstance(event, TunnelChanged):
+            t = event.tunnel
+            if t.state == "online":
+                self.notify(t.public_url, title=f"tunnel {t.name} online")
+            elif t.state == "error":
+                self.notify(t.error, title=f"tunnel {t.name}", severity="error", timeout=10)
         elif isinstance(event, DeviceChanged):
             d = event.device
             if d.state == "online":
@@ -163,6 +186,10 @@ class PicentralApp(App[None]):
     def action_show(self, name: str) -> None:
         if self.screen is not self.get_screen(name):
             self.switch_screen(name)
+
+    def action_tunnels(self) -> None:
+        if not isinstance(self.screen, TunnelsModal):
+            self.push_screen(TunnelsModal(self.hub.tunnels))
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpModal):

@@ -15,6 +15,8 @@ KEYS = [
     ("1", "Traffic: topic tree, payload, chart, live log"),
     ("2", "Devices: the boards, whatever firmware (enter: details and commands)"),
     ("3", "Camera: live preview, other cameras' last frames, captures"),
+    ("4", "Services: mosquitto, Node-RED, the Pi, tunnels (r: probe now)"),
+    ("t", "tunnels: enter starts / stops, o shows the URL as a QR code, i installs ngrok"),
     ("v", "Traffic: view the selected topic's image payload"),
     ("p", "publish (the topic is prefilled with the selected one)"),
     ("c", "capture a still now: written to camera.capture_dir, published on MQTT"),

@@ -14,6 +14,9 @@ class KeyFooter(Footer):
 
     _shown: tuple | None = None
 
+    def __init__(self) -> None:
+        super().__init__(compact=True)  # every screen's keys fit 160 columns
+
     def bindings_changed(self, screen: Screen) -> None:
         if screen.app.app_focus and self.is_attached and screen is self.screen:
             shown = tuple(
