@@ -63,8 +63,29 @@ async def camera(pilot) -> None:
         await pilot.pause(0.05)
 
 
+async def services(pilot) -> None:
+    await settle(pilot)
+    await pilot.press("4")
+    await pilot.pause(0.3)
+
+
+async def tunnels(pilot) -> None:
+    await services(pilot)
+    await pilot.press("t")
+    await pilot.pause(0.2)
+    await pilot.press("o")
+    await pilot.pause(0.3)
+
+
 async def main() -> None:
-    shots = (("traffic", traffic), ("publish", publish), ("devices", devices), ("camera", camera))
+    shots = (
+        ("traffic", traffic),
+        ("publish", publish),
+        ("devices", devices),
+        ("camera", camera),
+        ("services", services),
+        ("tunnels", tunnels),
+    )
     for name, steps in shots:
         print(await shoot(name, steps))
 

@@ -6,6 +6,7 @@ import io
 import json
 import math
 import tempfile
+from pathlib import Path
 
 from services.camera import TestPattern
 from services.config import parse_config
@@ -23,6 +24,8 @@ def fixed_hub() -> Hub:
         {
             "broker": {"host": "127.0.0.1", "port": 1883, "embedded": "never"},
             "camera": {"backend": "testpattern", "capture_dir": tempfile.mkdtemp(prefix="pc-")},
+            # an agent that exists (never started here): no machine's path on screen
+            "tunnels": {"ngrok_path": str(Path(__file__).parent / "doubles" / "ngrok")},
         }
     )
     hub = Hub(cfg, clock=lambda: now[0])
@@ -83,7 +86,73 @@ def fixed_hub() -> Hub:
     frame = io.BytesIO()
     TestPattern(lambda: T0).image(320, 240).save(frame, "JPEG", quality=80)
     add("esp32/cam1/image", frame.getvalue(), 0, False)
+    fixed_health(hub)
     return hub
+
+
+def fixed_health(hub: Hub) -> None:
+    """A Pi 4 on a normal day: Mosquitto open to the LAN without a password, Node-RED up,
+    one tunnel online."""
+    from dataclasses import replace
+
+    from services.health import ServiceStatus
+    from services.health_service import BrokerExposure, HealthReport, exposure_warning
+
+    exposure = BrokerExposure(["0.0.0.0", "::"], True, "accepted")
+    hub.health.report = HealthReport(
+        statuses=[
+            ServiceStatus(
+                "mosquitto",
+                "up",
+                "mosquitto: active (running) · 127.0.0.1:1883 open (1 ms)",
+                T0 - 86_000,
+            ),
+            ServiceStatus(
+                "node-red",
+                "up",
+                "nodered: active (running) · HTTP 200 in 9 ms",
+                T0 - 3_600,
+                {"node_red": "Node-RED 4.1.15 · 3 flows, 41 nodes · flows running"},
+            ),
+        ],
+        broker={
+            "version": "mosquitto version 2.0.11",
+            "uptime": "86400 seconds",
+            "clients": "6",
+            "received_per_min": "2460.5",
+            "sent_per_min": "4920.0",
+            "retained": "38",
+            "dropped": "0",
+        },
+        exposure=replace(exposure, warning=exposure_warning(exposure, 1883)),
+        node_red={
+            "reachable": True,
+            "admin_auth": False,
+            "version": "4.1.15",
+            "flows": 3,
+            "nodes": 41,
+            "disabled_flows": 0,
+            "flows_state": "running",
+        },
+        system={
+            "load": [0.42, 0.35, 0.31],
+            "cpus": 4,
+            "memory_used_pct": 38.2,
+            "memory_available_mb": 2_410,
+            "disk_free_mb": 21_700,
+            "disk_used_pct": 27.5,
+            "temperature_c": 51.6,
+            "throttled": [],
+            "uptime_s": 3 * 86_400 + 7_200,
+        },
+        cpu_history=[8 + 6 * math.sin(i / 9) ** 2 + (i % 7) for i in range(150)],
+        rate_history=[40 + 30 * math.sin(i / 15) ** 2 for i in range(150)],
+        rounds=30,
+    )
+    tunnels = hub.tunnels._states
+    tunnels["node-red"] = replace(
+        tunnels["node-red"], state="online", public_url="https://3f9a-81-40-12-7.ngrok-free.app"
+    )
 
 
 def fixed_app() -> PicentralApp:

@@ -59,3 +59,25 @@ def test_camera_screen_with_the_test_pattern(snap_compare):
         await pilot.pause(0.3)
 
     assert snap_compare(fixed_app(), terminal_size=SIZE, run_before=open_camera)
+
+
+def test_services_screen(snap_compare):
+    async def open_services(pilot) -> None:
+        await settle(pilot)
+        await pilot.press("4")
+        await pilot.pause(0.3)
+
+    assert snap_compare(fixed_app(), terminal_size=SIZE, run_before=open_services)
+
+
+def test_tunnels_dialog_with_a_qr_code(snap_compare):
+    async def open_tunnels(pilot) -> None:
+        await settle(pilot)
+        await pilot.press("4")
+        await pilot.pause(0.2)
+        await pilot.press("t")
+        await pilot.pause(0.2)
+        await pilot.press("o")
+        await pilot.pause(0.3)
+
+    assert snap_compare(fixed_app(), terminal_size=SIZE, run_before=open_tunnels)
