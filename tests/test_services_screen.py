@@ -62,6 +62,11 @@ async def test_services_screen_shows_checks_broker_node_red_and_the_pi(mosquitto
             assert "load" in text and "GB free for captures" in text
             assert "CPU %" in text and "msgs/s" in text
             assert "node-red  http" in text and "stopped" in text  # the tunnels
+            app.screen.query_one("#tunnel-table").focus()
+            await pilot.press("enter")  # a tunnel row opens the tunnels dialog
+            await wait_until(pilot, lambda: isinstance(app.screen, TunnelsModal))
+            await pilot.press("escape")
+            await wait_until(pilot, lambda: not isinstance(app.screen, TunnelsModal))
 
             red.stop()
             await wait_until(pilot, lambda: "✖ down" in screen_text(app))

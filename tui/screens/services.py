@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Sparkline
+from textual.widgets import DataTable, Sparkline
 
 from services.health import describe_node_red
 from services.health_service import HealthReport
@@ -147,7 +147,7 @@ class ServicesScreen(Screen):
                 yield Sparkline([], summary_function=max, id="cpu-spark")
                 yield Sparkline([], summary_function=max, id="rate-spark")
             tunnels = TunnelTable(id="tunnel-table")
-            tunnels.border_title = "tunnels — t to start, stop, share"
+            tunnels.border_title = "tunnels — enter or t to start, stop, share"
             yield tunnels
         yield KeyFooter()
 
@@ -183,6 +183,10 @@ class ServicesScreen(Screen):
         )
         minutes = max(1, round(len(report.cpu_history) * 2 / 60))
         cpu.border_subtitle = rate.border_subtitle = f"last {minutes} min"
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if isinstance(event.data_table, TunnelTable):
+            self.app.action_tunnels()  # type: ignore[attr-defined]
 
     def action_probe(self) -> None:
         self.hub.health.probe_now()

@@ -107,7 +107,7 @@ class DeviceTable(DataTable):
             elif before != cells:
                 for column, old, new in zip(COLUMNS, before, cells, strict=True):
                     if old != new:
-                        self.update_cell(key, column, new)
+                        self.update_cell(key, column, new, update_width=True)
             self._shown[key] = cells
         if added:
             self.resort()
