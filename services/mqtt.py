@@ -134,7 +134,58 @@ def explain_connack(reason: Any, cfg: BrokerConfig | BrokerSettings) -> str:
     return hints.get(name, f"refused by the broker: {name}")
 
 
-class MqttService:
+class MqttClientBase:
+    """What the MQTT service and its child-process form share: the connection state as
+    last reported, the control-topic hooks, clearing a retained message."""
+
+    cfg: BrokerConfig | BrokerSettings
+    store: MessageStore
+    _state: ConnectionState
+    _emit: EventSink
+    _hooks: dict[str, Callable[[bytes], None]]
+
+    def on_topic(self, topic: str, callback: Callable[[bytes], None]) -> None:
+        """Call `callback(payload)` for each message on exactly `topic` (the hub's control
+        topics), on the thread that feeds the store. It must return at once. The topic is
+        subscribed to even when the configured subscriptions do not cover it."""
+        self._hooks[topic] = callback
+
+    @property
+    def v5(self) -> bool:
+        return self.cfg.protocol == "5"
+
+    @property
+    def state(self) -> ConnectionState:
+        return self._state
+
+    @property
+    def connected(self) -> bool:
+        return self._state.status == "connected"
+
+    def _set_state(self, state: ConnectionState) -> None:
+        self._state = state
+        self._emit(ConnectionChanged(state))
+
+    def publish(
+        self,
+        topic: str,
+        payload: bytes | str,
+        qos: int = 0,
+        retain: bool = False,
+        *,
+        report: bool = True,
+    ) -> PublishResult:
+        raise NotImplementedError
+
+    def clear_retained(self, topic: str) -> PublishResult:
+        """An empty retained message removes the broker's retained one."""
+        result = self.publish(topic, b"", qos=1, retain=True)
+        if result.outcome != "failed":
+            self.store.forget(topic)
+        return result
+
+
+class MqttService(MqttClientBase):
     """Connects, subscribes, feeds the store, publishes, and reports its state."""
 
     def __init__(
@@ -159,16 +210,6 @@ class MqttService:
         self._hooks: dict[str, Callable[[bytes], None]] = {}  # exact topic → quick callback
 
     # --- lifecycle --------------------------------------------------------------------
-
-    def on_topic(self, topic: str, callback: Callable[[bytes], None]) -> None:
-        """Call `callback(payload)` on paho's thread for each message on exactly `topic`
-        (control topics of the hub). It must return at once. The topic is subscribed to
-        even when the configured subscriptions do not cover it."""
-        self._hooks[topic] = callback
-
-    @property
-    def v5(self) -> bool:
-        return self.cfg.protocol == "5"
 
     def _make_client(self, cfg: BrokerSettings) -> _Client:
         client = _Client(
@@ -232,18 +273,6 @@ class MqttService:
         self._set_state(ConnectionState("stopped"))
 
     # --- state --------------------------------------------------------------------------
-
-    @property
-    def state(self) -> ConnectionState:
-        return self._state
-
-    @property
-    def connected(self) -> bool:
-        return self._state.status == "connected"
-
-    def _set_state(self, state: ConnectionState) -> None:
-        self._state = state
-        self._emit(ConnectionChanged(state))
 
     def _schedule_retry(self, status: str, reason: str) -> None:
         self._delay = (
@@ -368,10 +397,3 @@ class MqttService:
         if info.rc == MQTTErrorCode.MQTT_ERR_NO_CONN:
             return PublishResult(topic, qos, "queued", "will be sent on reconnect", info.mid)
         return PublishResult(topic, qos, "sent", "waiting for the broker's ack", info.mid)
-
-    def clear_retained(self, topic: str) -> PublishResult:
-        """An empty retained message removes the broker's retained one."""
-        result = self.publish(topic, b"", qos=1, retain=True)
-        if result.outcome != "failed":
-            self.store.forget(topic)
-        return result

@@ -25,7 +25,7 @@ from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
 
 from .events import ConnectionChanged, ConnectionState, Notice, PublishResult
-from .mqtt import BrokerSettings, EventSink, MqttService
+from .mqtt import BrokerSettings, EventSink, MqttClientBase, MqttService
 from .store import MessageStore
 from .topics import topic_problem
 
@@ -39,7 +39,7 @@ MAX_PENDING = 200_000  # messages held in the child while the parent is not read
 RESTART_S = 2.0
 
 
-class MqttProcess:
+class MqttProcess(MqttClientBase):
     """Connects, subscribes, feeds the store, publishes, and reports its state — with
     paho in a child process. Publish outcomes are said at once from the connection state
     ("sent", "queued", "failed"); "delivered" and late failures arrive as events."""
@@ -64,28 +64,6 @@ class MqttProcess:
         self._reader: threading.Thread | None = None
         self._stopping = threading.Event()
         self.dropped = 0  # messages the child had to drop because we did not read them
-
-    def on_topic(self, topic: str, callback: Callable[[bytes], None]) -> None:
-        """Call `callback(payload)` for each message on exactly `topic` (the hub's control
-        topics), on the thread that feeds the store. It must return at once. The topic is
-        subscribed to even when the configured subscriptions do not cover it."""
-        self._hooks[topic] = callback
-
-    @property
-    def v5(self) -> bool:
-        return self.cfg.protocol == "5"
-
-    @property
-    def state(self) -> ConnectionState:
-        return self._state
-
-    @property
-    def connected(self) -> bool:
-        return self._state.status == "connected"
-
-    def _set_state(self, state: ConnectionState) -> None:
-        self._state = state
-        self._emit(ConnectionChanged(state))
 
     # --- lifecycle --------------------------------------------------------------------
 
@@ -241,13 +219,6 @@ class MqttProcess:
         if not self.connected:
             return PublishResult(topic, qos, "queued", "will be sent on reconnect")
         return PublishResult(topic, qos, "sent", "waiting for the broker's ack")
-
-    def clear_retained(self, topic: str) -> PublishResult:
-        """An empty retained message removes the broker's retained one."""
-        result = self.publish(topic, b"", qos=1, retain=True)
-        if result.outcome != "failed":
-            self.store.forget(topic)
-        return result
 
 
 # --- the child process ----------------------------------------------------------------
