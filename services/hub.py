@@ -141,6 +141,7 @@ class Hub:
         self.devices.start()
         self.camera.start()
         self.health.start()
+        _ = self.tunnels.ngrok_path  # imports pyngrok here, off the UI thread
         if autostart_tunnels:
             self.tunnels.start_autostart()
         self._started.set()

@@ -11,6 +11,7 @@ before it is shown or logged — ngrok's own error for a malformed token quotes 
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -176,8 +177,9 @@ class TunnelService:
     def secret(self) -> str:
         return self.cfg.authtoken.get_secret_value()
 
-    @property
+    @functools.cached_property
     def ngrok_path(self) -> str:
+        """Also imports pyngrok: the hub reads it once on its start thread, not the UI's."""
         from pyngrok import conf
 
         return (
