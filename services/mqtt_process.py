@@ -90,6 +90,8 @@ class MqttProcess(MqttClientBase):
         theirs.close()
         conn = Connection(ours.detach())
         conn.send((BrokerSettings.of(self.cfg), self.status_topic, list(self._hooks)))
+        if self._conn is not None:
+            self._conn.close()  # a restart: the dead child's end
         self._conn, self._process = conn, process
 
     def stop(self, timeout: float = 2.0) -> None:
@@ -327,4 +329,10 @@ def _publish(
 
 
 if __name__ == "__main__":
-    _child_main(Connection(int(sys.argv[1])))
+    try:
+        _child_main(Connection(int(sys.argv[1])))
+    except Exception:
+        # a bug, not the parent leaving: into the parent's log (our stderr may be the
+        # terminal the TUI draws on), then the parent restarts us
+        logging.getLogger("services.mqtt_process").exception("the MQTT client process failed")
+        sys.exit(1)

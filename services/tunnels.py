@@ -301,7 +301,9 @@ class TunnelService:
             future.result(timeout)
         except Exception:
             log.exception("stopping ngrok")
+        # queued starts are dropped; a fresh worker lets a restarted hub start tunnels again
         self._worker.shutdown(wait=False, cancel_futures=True)
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ngrok")
 
     def start_autostart(self) -> None:
         for endpoint in self.cfg.endpoint:
