@@ -182,11 +182,9 @@ class TunnelService:
         """Also imports pyngrok: the hub reads it once on its start thread, not the UI's."""
         from pyngrok import conf
 
-        return (
-            str(Path(self.cfg.ngrok_path).expanduser())
-            if self.cfg.ngrok_path
-            else (conf.DEFAULT_NGROK_PATH)
-        )
+        if self.cfg.ngrok_path:
+            return str(Path(self.cfg.ngrok_path).expanduser())
+        return conf.DEFAULT_NGROK_PATH
 
     def agent_missing(self) -> str | None:
         """Why the agent cannot run, or None."""
@@ -207,6 +205,7 @@ class TunnelService:
                 self.state_dir.mkdir(parents=True, exist_ok=True)
                 path = self.state_dir / "ngrok.yml"
                 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                os.fchmod(fd, 0o600)  # also when an older file was readable by others
                 with os.fdopen(fd, "w") as f:
                     f.write(f'version: "3"\nagent:\n  authtoken: {json.dumps(self.secret)}\n')
                 config_path = str(path)
