@@ -138,11 +138,20 @@ class MqttClientBase:
     """What the MQTT service and its child-process form share: the connection state as
     last reported, the control-topic hooks, clearing a retained message."""
 
-    cfg: BrokerConfig | BrokerSettings
-    store: MessageStore
-    _state: ConnectionState
-    _emit: EventSink
-    _hooks: dict[str, Callable[[bytes], None]]
+    def __init__(
+        self,
+        cfg: BrokerConfig | BrokerSettings,
+        store: MessageStore,
+        *,
+        status_topic: str | None = None,
+        on_event: EventSink | None = None,
+    ) -> None:
+        self.cfg = cfg
+        self.store = store
+        self.status_topic = status_topic
+        self._emit: EventSink = on_event or (lambda _e: None)
+        self._state = ConnectionState("stopped")
+        self._hooks: dict[str, Callable[[bytes], None]] = {}  # exact topic → quick callback
 
     def on_topic(self, topic: str, callback: Callable[[bytes], None]) -> None:
         """Call `callback(payload)` for each message on exactly `topic` (the hub's control
@@ -166,6 +175,10 @@ class MqttClientBase:
         self._state = state
         self._emit(ConnectionChanged(state))
 
+    @property
+    def started(self) -> bool:
+        raise NotImplementedError
+
     def publish(
         self,
         topic: str,
@@ -174,6 +187,18 @@ class MqttClientBase:
         retain: bool = False,
         *,
         report: bool = True,
+    ) -> PublishResult:
+        """Publish and say what happened now; QoS 1/2 later report `delivered` as an event
+        (unless report=False: the hub's own state topics)."""
+        problem = topic_problem(topic)
+        if problem:
+            return PublishResult(topic, qos, "failed", problem)
+        if not self.started:
+            return PublishResult(topic, qos, "failed", "the MQTT service is not started")
+        return self._publish(topic, payload, qos, retain, report)
+
+    def _publish(
+        self, topic: str, payload: bytes | str, qos: int, retain: bool, report: bool
     ) -> PublishResult:
         raise NotImplementedError
 
@@ -188,26 +213,14 @@ class MqttClientBase:
 class MqttService(MqttClientBase):
     """Connects, subscribes, feeds the store, publishes, and reports its state."""
 
-    def __init__(
-        self,
-        cfg: BrokerConfig | BrokerSettings,
-        store: MessageStore,
-        *,
-        status_topic: str | None = None,
-        on_event: EventSink | None = None,
-    ) -> None:
-        self.cfg = cfg
-        self.store = store
-        self.status_topic = status_topic
-        self._emit: EventSink = on_event or (lambda _e: None)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self._lock = threading.Lock()
-        self._state = ConnectionState("stopped")
         self._delay: float | None = None  # mirrors paho's backoff to say "retry in N s"
         self._attempts = 0
         self._pending: dict[int, tuple[str, int, bool]] = {}  # mid → topic, qos, report
         self._acked: dict[int, float] = {}  # mids acked before publish() returned
         self._client: _Client | None = None  # built by start(), from the cfg of that moment
-        self._hooks: dict[str, Callable[[bytes], None]] = {}  # exact topic → quick callback
 
     # --- lifecycle --------------------------------------------------------------------
 
@@ -359,22 +372,13 @@ class MqttService(MqttClientBase):
 
     # --- commands (any thread) -----------------------------------------------------
 
-    def publish(
-        self,
-        topic: str,
-        payload: bytes | str,
-        qos: int = 0,
-        retain: bool = False,
-        *,
-        report: bool = True,
+    @property
+    def started(self) -> bool:
+        return self._client is not None
+
+    def _publish(
+        self, topic: str, payload: bytes | str, qos: int, retain: bool, report: bool
     ) -> PublishResult:
-        """Publish and say what happened now; QoS 1/2 later report `delivered` as an event
-        (unless report=False: the hub's own state topics)."""
-        problem = topic_problem(topic)
-        if problem:
-            return PublishResult(topic, qos, "failed", problem)
-        if self._client is None:
-            return PublishResult(topic, qos, "failed", "the MQTT service is not started")
         data = payload.encode("utf-8") if isinstance(payload, str) else payload
         props = None
         if self.v5 and isinstance(payload, str):

@@ -25,12 +25,10 @@ from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
 
 from .events import ConnectionChanged, ConnectionState, Notice, PublishResult
-from .mqtt import BrokerSettings, EventSink, MqttClientBase, MqttService
-from .store import MessageStore
-from .topics import topic_problem
+from .mqtt import BrokerSettings, MqttClientBase, MqttService
 
 if TYPE_CHECKING:
-    from .config import BrokerConfig
+    pass
 
 log = logging.getLogger(__name__)
 
@@ -44,20 +42,8 @@ class MqttProcess(MqttClientBase):
     paho in a child process. Publish outcomes are said at once from the connection state
     ("sent", "queued", "failed"); "delivered" and late failures arrive as events."""
 
-    def __init__(
-        self,
-        cfg: BrokerConfig,
-        store: MessageStore,
-        *,
-        status_topic: str | None = None,
-        on_event: EventSink | None = None,
-    ) -> None:
-        self.cfg = cfg
-        self.store = store
-        self.status_topic = status_topic
-        self._emit: EventSink = on_event or (lambda _e: None)
-        self._hooks: dict[str, Callable[[bytes], None]] = {}
-        self._state = ConnectionState("stopped")
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self._send_lock = threading.Lock()
         self._conn: Connection | None = None
         self._process: subprocess.Popen | None = None
@@ -194,22 +180,15 @@ class MqttProcess(MqttClientBase):
 
     # --- commands (any thread) -----------------------------------------------------
 
-    def publish(
-        self,
-        topic: str,
-        payload: bytes | str,
-        qos: int = 0,
-        retain: bool = False,
-        *,
-        report: bool = True,
+    @property
+    def started(self) -> bool:
+        return self._process is not None
+
+    def _publish(
+        self, topic: str, payload: bytes | str, qos: int, retain: bool, report: bool
     ) -> PublishResult:
-        """Publish and say what happens now; QoS 1/2 later report `delivered` as an event
-        (unless report=False: the hub's own state topics)."""
-        problem = topic_problem(topic)
-        if problem:
-            return PublishResult(topic, qos, "failed", problem)
-        if self._process is None:
-            return PublishResult(topic, qos, "failed", "the MQTT service is not started")
+        """What happens now is told from the connection state; "delivered" and late
+        failures come from the child as events."""
         if not self.connected and qos == 0:
             return PublishResult(
                 topic, qos, "failed", "not connected — QoS 0 is not kept; use QoS 1 to queue"
